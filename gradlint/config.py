@@ -1,0 +1,207 @@
+"""``[tool.gradlint]`` in pyproject.toml: discovery, validation, and command-line overrides."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from gradlint import __version__
+from gradlint.findings import PARSE_ERROR_CODE
+from gradlint.rules import all_codes, all_rules
+
+DEFAULT_EXCLUDE = (
+    ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints",
+    ".mypy_cache", ".nox", ".pants.d", ".pyenv", ".pytest_cache", ".pytype", ".ruff_cache",
+    ".gradlint_cache", ".svn", ".tox", ".venv", ".vscode", "__pypackages__", "__pycache__",
+    "_build", "buck-out", "build", "dist", "node_modules", "site-packages", "venv",
+)
+DEFAULT_MAX_FILE_SIZE = 1024 * 1024
+
+
+class ConfigError(Exception):
+    """A configuration problem the user must fix; the message names the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Resolved configuration for one run."""
+
+    root: str = "."
+    config_file: str | None = None
+    select: tuple[str, ...] = ("ALL",)
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    respect_gitignore: bool = True
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    cache_dir: str = ".gradlint_cache"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def enabled_codes(self) -> frozenset[str]:
+        return frozenset(expand_codes(self.select, "select")) - frozenset(
+            expand_codes(self.ignore, "ignore")
+        ) | {PARSE_ERROR_CODE}
+
+    def fingerprint(self) -> str:
+        """Changes whenever a setting that affects findings changes (for the cache)."""
+        payload = json.dumps(
+            [__version__, sorted(self.enabled_codes), self.per_file_ignores,
+             sorted((k, repr(v)) for k, v in self.options.items())],
+            sort_keys=True,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def expand_codes(selectors: Iterable[str], key: str) -> list[str]:
+    """Expand ``ALL`` and prefixes such as ``GL`` or ``GL00`` to known codes."""
+    known = all_codes()
+    result: list[str] = []
+    for selector in selectors:
+        wanted = selector.strip().upper()
+        if wanted == "ALL":
+            result.extend(known)
+            continue
+        matches = [code for code in known if code.startswith(wanted)] if wanted else []
+        if not matches:
+            raise ConfigError(f"`{key}`: unknown rule code or prefix `{selector}`")
+        result.extend(matches)
+    return result
+
+
+_CORE_KEYS = {
+    "select", "extend-select", "ignore", "per-file-ignores", "exclude", "extend-exclude",
+    "respect-gitignore", "max-file-size", "cache-dir",
+}
+
+
+def _rule_options() -> dict[str, Any]:
+    return {option.name: option for rule in all_rules() for option in rule.OPTIONS}
+
+
+def find_config(paths: Sequence[str]) -> Path | None:
+    """The nearest pyproject.toml with a ``[tool.gradlint]`` table above the checked paths."""
+    starts = [Path(p).resolve() for p in paths if p != "-"] or [Path.cwd()]
+    start = Path(os.path.commonpath([str(p) for p in starts]))
+    if start.is_file() or not start.exists():
+        start = start.parent
+    for directory in (start, *start.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+                raise ConfigError(f"{candidate}: cannot read: {error}") from None
+            if "gradlint" in data.get("tool", {}):
+                return candidate
+    return None
+
+
+def _string_list(table: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = table[key]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"`{key}` must be a list of strings")
+    return tuple(value)
+
+
+def load_settings(config_file: Path | None) -> Settings:
+    """Read and validate a config file; defaults when there is none."""
+    if config_file is None:
+        return Settings(root=str(Path.cwd()))
+    try:
+        data = tomllib.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{config_file}: cannot read: {error}") from None
+    table = data.get("tool", {}).get("gradlint", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{config_file}: [tool.gradlint] must be a table")
+    try:
+        return settings_from_table(table, root=str(config_file.parent), config_file=str(config_file))
+    except ConfigError as error:
+        raise ConfigError(f"{config_file}: [tool.gradlint] {error}") from None
+
+
+def settings_from_table(table: Mapping[str, Any], *, root: str, config_file: str | None) -> Settings:
+    rule_options = _rule_options()
+    for key in table:
+        if key not in _CORE_KEYS and key not in rule_options:
+            raise ConfigError(f"unknown key `{key}`")
+    settings = Settings(root=root, config_file=config_file)
+    changes: dict[str, Any] = {}
+    if "select" in table:
+        changes["select"] = _string_list(table, "select")
+        expand_codes(changes["select"], "select")
+    if "extend-select" in table:
+        extra = _string_list(table, "extend-select")
+        expand_codes(extra, "extend-select")
+        changes["select"] = (*changes.get("select", settings.select), *extra)
+    if "ignore" in table:
+        changes["ignore"] = _string_list(table, "ignore")
+        expand_codes(changes["ignore"], "ignore")
+    if "per-file-ignores" in table:
+        value = table["per-file-ignores"]
+        if not isinstance(value, dict):
+            raise ConfigError("`per-file-ignores` must be a table of glob = [codes]")
+        pairs = []
+        for pattern, codes in value.items():
+            if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+                raise ConfigError(f"`per-file-ignores`.`{pattern}` must be a list of codes")
+            expand_codes(codes, f"per-file-ignores.{pattern}")
+            pairs.append((pattern, tuple(codes)))
+        changes["per_file_ignores"] = tuple(pairs)
+    if "exclude" in table:
+        changes["exclude"] = _string_list(table, "exclude")
+    if "extend-exclude" in table:
+        changes["extend_exclude"] = _string_list(table, "extend-exclude")
+    if "respect-gitignore" in table:
+        if not isinstance(table["respect-gitignore"], bool):
+            raise ConfigError("`respect-gitignore` must be true or false")
+        changes["respect_gitignore"] = table["respect-gitignore"]
+    if "max-file-size" in table:
+        size = table["max-file-size"]
+        if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+            raise ConfigError("`max-file-size` must be a positive number of bytes")
+        changes["max_file_size"] = size
+    if "cache-dir" in table:
+        if not isinstance(table["cache-dir"], str):
+            raise ConfigError("`cache-dir` must be a string")
+        changes["cache_dir"] = table["cache-dir"]
+    options = {}
+    for key, option in rule_options.items():
+        if key in table:
+            try:
+                options[key] = option.validate(table[key])
+            except ValueError as error:
+                raise ConfigError(f"`{key}`: {error}") from None
+    changes["options"] = options
+    return replace(settings, **changes)
+
+
+def with_overrides(
+    settings: Settings,
+    *,
+    select: Sequence[str] | None = None,
+    extend_select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+) -> Settings:
+    """Apply command-line selection: ``--select`` replaces, ``--ignore`` adds."""
+    changes: dict[str, Any] = {}
+    if select:
+        expand_codes(select, "--select")
+        changes["select"] = tuple(select)
+        # An explicit --select is the user's last word over the config's ignore list.
+        changes["ignore"] = ()
+    if extend_select:
+        expand_codes(extend_select, "--extend-select")
+        changes["select"] = (*changes.get("select", settings.select), *extend_select)
+    if ignore:
+        expand_codes(ignore, "--ignore")
+        changes["ignore"] = (*changes.get("ignore", settings.ignore), *ignore)
+    return replace(settings, **changes)

@@ -1,0 +1,152 @@
+"""What a rule may know about the file it is visiting."""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from gradlint.names import ImportTable, binds_locally
+
+_STATEMENT_TYPES = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+
+
+@dataclass(frozen=True, slots=True)
+class FileInfo:
+    """What is known about a file from its path alone, before it is read or parsed."""
+
+    path: str
+    package: str | None
+    is_test_file: bool
+
+
+@dataclass(slots=True)
+class FileContext:
+    """Per-file facts shared by all rules, kept current by :class:`ContextTracker`."""
+
+    info: FileInfo
+    source: str
+    module: cst.Module
+    imports: ImportTable = field(default_factory=ImportTable)
+    statements: list[cst.CSTNode] = field(default_factory=list)
+    functions: list[cst.FunctionDef | cst.Lambda] = field(default_factory=list)
+    facts: dict[str, list[Any]] = field(default_factory=dict)
+    _shadow_cache: dict[tuple[int, str], bool] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return self.info.path
+
+    @property
+    def is_test_file(self) -> bool:
+        return self.info.is_test_file
+
+    def current_statement(self) -> cst.CSTNode | None:
+        return self.statements[-1] if self.statements else None
+
+    def is_shadowed(self, name: str, functions: list[cst.FunctionDef | cst.Lambda] | None = None) -> bool:
+        """Whether an enclosing function rebinds ``name`` (so it is not the imported module)."""
+        for function in reversed(self.functions if functions is None else functions):
+            key = (id(function), name)
+            shadowed = self._shadow_cache.get(key)
+            if shadowed is None:
+                shadowed = binds_locally(function, name)
+                self._shadow_cache[key] = shadowed
+            if shadowed:
+                return True
+        return False
+
+    def resolve(self, dotted: str, functions: list[cst.FunctionDef | cst.Lambda] | None = None) -> str | None:
+        """Qualified name of a dotted expression, or ``None`` if its root is not an import."""
+        root = dotted.partition(".")[0]
+        if self.is_shadowed(root, functions):
+            return None
+        return self.imports.resolve(dotted)
+
+
+class ContextTracker(cst.BatchableCSTVisitor):
+    """Keeps the statement and function stacks current during the batched pass.
+
+    Two instances run: the ``enter`` one first in the batch (so rules see the new node on the
+    stacks) and the ``exit`` one last (so rules can still report from ``leave_*`` methods).
+    """
+
+    _PUSHED = ("SimpleStatementLine", "If", "For", "While", "With", "Try", "TryStar",
+               "Match", "ClassDef")
+
+    def __init__(self, ctx_holder: list[FileContext], *, enter: bool) -> None:
+        super().__init__()
+        self._holder = ctx_holder
+        if enter:
+            table = {f"visit_{name}": self._push_statement for name in self._PUSHED}
+            table["visit_FunctionDef"] = self._push_function
+            table["visit_Lambda"] = self._push_lambda
+            table["visit_Import"] = self._add_import
+            table["visit_ImportFrom"] = self._add_import
+        else:
+            table = {f"leave_{name}": self._pop_statement for name in self._PUSHED}
+            table["leave_FunctionDef"] = self._pop_function
+            table["leave_Lambda"] = self._pop_lambda
+        self._visitors = table
+
+    def get_visitors(self):  # type: ignore[override]
+        return self._visitors
+
+    def _push_statement(self, node: cst.CSTNode) -> None:
+        self._holder[0].statements.append(node)
+
+    def _pop_statement(self, node: cst.CSTNode) -> None:
+        self._holder[0].statements.pop()
+
+    def _push_function(self, node: cst.FunctionDef) -> None:
+        ctx = self._holder[0]
+        ctx.statements.append(node)
+        ctx.functions.append(node)
+
+    def _pop_function(self, node: cst.FunctionDef) -> None:
+        ctx = self._holder[0]
+        ctx.statements.pop()
+        ctx.functions.pop()
+
+    def _push_lambda(self, node: cst.Lambda) -> None:
+        self._holder[0].functions.append(node)
+
+    def _pop_lambda(self, node: cst.Lambda) -> None:
+        self._holder[0].functions.pop()
+
+    def _add_import(self, node: cst.Import | cst.ImportFrom) -> None:
+        self._holder[0].imports.add(node)
+
+
+_TEST_DIRS = frozenset({"tests", "test"})
+
+
+@functools.lru_cache(maxsize=4096)
+def _top_package(directory: str) -> str | None:
+    """The top-level package a directory belongs to (walking up ``__init__.py`` files)."""
+    package = None
+    current = directory
+    while os.path.isfile(os.path.join(current, "__init__.py")):
+        package = os.path.basename(current)
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return package
+
+
+def describe_file(path: str) -> FileInfo:
+    """Build a :class:`FileInfo` from a path (display path kept as given)."""
+    absolute = os.path.abspath(path)
+    name = os.path.basename(absolute)
+    parts = set(absolute.replace(os.sep, "/").split("/")[:-1])
+    is_test = (
+        name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+        or bool(parts & _TEST_DIRS)
+    )
+    return FileInfo(path=path, package=_top_package(os.path.dirname(absolute)), is_test_file=is_test)

@@ -1,0 +1,331 @@
+"""Check or fix one file: parse once, run every applicable rule in one batched pass.
+
+Work is only done where it can matter: rules whose text trigger does not match are not run,
+files no rule wants are not parsed with libcst (only syntax-checked with the stdlib), and
+positions are computed only for files that have findings.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+
+from gradlint.config import Settings, expand_codes
+from gradlint.context import ContextTracker, FileContext, FileInfo
+from gradlint.discovery import relative_to_root, spec_for
+from gradlint.findings import PARSE_ERROR_CODE, Edit, FileResult, Finding, FixInfo, Location
+from gradlint.rule import Fix, Report, Rule
+from gradlint.rules import all_rules
+from gradlint.suppression import ALL, file_suppressions, is_suppressed, line_suppressions
+
+MAX_FIX_ROUNDS = 10
+
+
+class FixError(Exception):
+    """A fix produced code that does not parse; it is dropped, never written."""
+
+
+@dataclass(slots=True)
+class _Analysis:
+    module: cst.Module | None
+    reports: list[Report]
+    facts: dict[str, list[object]]
+    error: Finding | None = None
+
+
+@dataclass(slots=True)
+class _Placed:
+    """A report with its position and suppression resolved."""
+
+    report: Report
+    span: CodeRange
+    noqa_row: int
+    suppressed: bool
+
+
+def parse_error(path: str, message: str, location: Location) -> Finding:
+    return Finding(path, PARSE_ERROR_CODE, message, location, location)
+
+
+class Engine:
+    """Holds the rule objects (built once per process) and checks files one at a time."""
+
+    def __init__(self, settings: Settings, *, want_edits: bool = False) -> None:
+        self.settings = settings
+        self.want_edits = want_edits
+        enabled = settings.enabled_codes
+        self.rules: list[Rule] = [
+            rule_class(settings.options) for rule_class in all_rules() if rule_class.code in enabled
+        ]
+        self._holder: list[FileContext] = []
+        self._enter = ContextTracker(self._holder, enter=True)
+        self._exit = ContextTracker(self._holder, enter=False)
+
+    # -- selection -----------------------------------------------------------------------
+
+    def codes_for(self, info: FileInfo, text: str) -> frozenset[str]:
+        codes = set(self.settings.enabled_codes)
+        codes -= per_file_ignored(self.settings, info.path)
+        suppressed = file_suppressions(text)
+        if suppressed is ALL:
+            return frozenset()
+        return frozenset(codes - suppressed)
+
+    def _rules_for(self, info: FileInfo, text: str, codes: frozenset[str]) -> list[Rule]:
+        return [
+            rule
+            for rule in self.rules
+            if rule.code in codes and rule.wants_file(info) and rule.may_match(text)
+        ]
+
+    # -- analysis ------------------------------------------------------------------------
+
+    def _analyse(self, text: str, info: FileInfo, rules: list[Rule]) -> _Analysis:
+        try:
+            module = cst.parse_module(text)
+        except cst.ParserSyntaxError as error:
+            location = Location(error.raw_line, error.raw_column + 1)
+            return _Analysis(None, [], {}, parse_error(info.path, f"SyntaxError: {error.message}", location))
+        except (RecursionError, MemoryError) as error:
+            return _Analysis(
+                None, [], {}, parse_error(info.path, f"cannot parse: {type(error).__name__}", Location(1, 1))
+            )
+        ctx = FileContext(info, text, module)
+        ctx.imports.add_module_level(module)
+        self._holder[:] = [ctx]
+        for rule in rules:
+            rule.begin_file(ctx)
+        cst.visit_batched(module, [self._enter, *rules, self._exit])
+        reports: list[Report] = []
+        for rule in rules:
+            rule.end_file()
+            reports.extend(rule.reports)
+            rule.reports = []
+            rule.ctx = None
+        self._holder.clear()
+        return _Analysis(module, reports, ctx.facts)
+
+    def _place(
+        self, module: cst.Module, text: str, reports: list[Report]
+    ) -> tuple[list[_Placed], Mapping[cst.CSTNode, CodeRange]]:
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        noqa = line_suppressions(text)
+        placed = []
+        for report in reports:
+            span = positions[report.node]
+            rows = (span.start.line,)
+            noqa_row = span.start.line
+            if report.statement is not None and report.statement in positions:
+                noqa_row = positions[report.statement].start.line
+                rows = (span.start.line, noqa_row)
+            placed.append(_Placed(report, span, noqa_row, is_suppressed(report.code, rows, noqa)))
+        return placed, positions
+
+    def check_text(self, text: str, info: FileInfo) -> FileResult:
+        """All findings (and project facts) for one file's text."""
+        result = FileResult(info.path)
+        codes = self.codes_for(info, text)
+        rules = self._rules_for(info, text, codes)
+        if not rules:
+            if PARSE_ERROR_CODE in codes:
+                error = syntax_error(text, info.path)
+                if error is not None:
+                    result.findings.append(error)
+            return result
+        analysis = self._analyse(text, info, rules)
+        if analysis.error is not None:
+            if PARSE_ERROR_CODE in codes:
+                result.findings.append(analysis.error)
+            return result
+        result.facts = {key: list(value) for key, value in analysis.facts.items()}
+        if not analysis.reports:
+            return result
+        assert analysis.module is not None
+        placed, _ = self._place(analysis.module, text, analysis.reports)
+        for item in placed:
+            if item.suppressed:
+                continue
+            result.findings.append(self._finding(info.path, analysis.module, text, item))
+        result.findings.sort(key=lambda finding: finding.sort_key)
+        return result
+
+    def _finding(self, path: str, module: cst.Module, text: str, item: _Placed) -> Finding:
+        report, span = item.report, item.span
+        fix_info = None
+        if report.fix is not None:
+            edits: tuple[Edit, ...] = ()
+            if self.want_edits:
+                try:
+                    edits = text_edits(text, apply_fixes(module, [report.fix]))
+                except FixError:
+                    edits = ()
+            fix_info = FixInfo(report.fix.applicability, report.fix.message, edits)
+        return Finding(
+            path=path,
+            code=report.code,
+            message=report.message,
+            location=Location(span.start.line, span.start.column + 1),
+            end_location=Location(span.end.line, span.end.column + 1),
+            fix=fix_info,
+            noqa_row=item.noqa_row,
+        )
+
+    # -- fixing --------------------------------------------------------------------------
+
+    def fix_text(self, text: str, info: FileInfo, *, unsafe: bool) -> tuple[str, int, list[str]]:
+        """Apply fixes until none applies: the new text, how many fixes, dropped-fix notes.
+
+        Suppressed findings are never fixed. Each round's result must parse; a round that
+        does not is retried one fix at a time and the fixes that break the code are dropped.
+        """
+        errors: list[str] = []
+        applied = 0
+        dropped: set[tuple[str, str, int, int]] = set()
+        codes = self.codes_for(info, text)
+        for _ in range(MAX_FIX_ROUNDS):
+            rules = self._rules_for(info, text, codes)
+            if not rules:
+                break
+            analysis = self._analyse(text, info, rules)
+            if analysis.module is None or not analysis.reports:
+                break
+            placed, positions = self._place(analysis.module, text, analysis.reports)
+            candidates = [
+                item
+                for item in placed
+                if not item.suppressed
+                and item.report.fix is not None
+                and (unsafe or item.report.fix.applicability == "safe")
+                and _key(item) not in dropped
+            ]
+            chosen = _non_overlapping(candidates, positions)
+            if not chosen:
+                break
+            try:
+                new_text = apply_fixes(analysis.module, [item.report.fix for item in chosen])  # type: ignore[misc]
+                check_syntax(new_text, info.path)
+                applied += len(chosen)
+            except FixError:
+                new_text = text
+                for item in chosen:
+                    try:
+                        attempt = apply_fixes(cst.parse_module(new_text), [item.report.fix])  # type: ignore[list-item]
+                        check_syntax(attempt, info.path)
+                    except (FixError, cst.ParserSyntaxError) as error:
+                        dropped.add(_key(item))
+                        errors.append(
+                            f"{info.path}:{item.span.start.line}:{item.span.start.column + 1}: "
+                            f"{item.report.code} fix dropped: {error}"
+                        )
+                        continue
+                    # Re-analyse from scratch: node identities changed.
+                    new_text = attempt
+                    applied += 1
+                    break
+            if new_text == text:
+                break
+            text = new_text
+        return text, applied, errors
+
+
+def _key(item: _Placed) -> tuple[str, str, int, int]:
+    return (item.report.code, item.report.message, item.span.start.line, item.span.start.column)
+
+
+def _non_overlapping(items: list[_Placed], positions: Mapping[cst.CSTNode, CodeRange]) -> list[_Placed]:
+    """Fixes whose replaced nodes do not overlap; the others wait for the next round."""
+    chosen: list[_Placed] = []
+    taken: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    for item in sorted(items, key=lambda i: (i.span.start.line, i.span.start.column)):
+        assert item.report.fix is not None
+        spans = []
+        for old, _ in item.report.fix.replacements:
+            span = positions[old]
+            spans.append(((span.start.line, span.start.column), (span.end.line, span.end.column)))
+        if any(
+            start < other_end and other_start < end
+            for start, end in spans
+            for other_start, other_end in taken
+        ):
+            continue
+        chosen.append(item)
+        taken.extend(spans)
+    return chosen
+
+
+class _Replacer(cst.CSTTransformer):
+    def __init__(self, replacements: dict[int, cst.CSTNode]) -> None:
+        super().__init__()
+        self._replacements = replacements
+
+    def on_leave(self, original_node, updated_node):  # type: ignore[no-untyped-def, override]
+        return self._replacements.get(id(original_node), updated_node)
+
+
+def apply_fixes(module: cst.Module, fixes: Iterable[Fix]) -> str:
+    """The module's code with the fixes' replacements and imports applied."""
+    replacements: dict[int, cst.CSTNode] = {}
+    imports = []
+    for fix in fixes:
+        for old, new in fix.replacements:
+            replacements[id(old)] = new
+        imports.extend(fix.imports)
+    try:
+        fixed = module.visit(_Replacer(replacements))
+        if imports:
+            context = CodemodContext()
+            for spec in dict.fromkeys(imports):
+                AddImportsVisitor.add_needed_import(context, spec.module, spec.name)
+            fixed = AddImportsVisitor(context).transform_module(fixed)
+        return fixed.code
+    except Exception as error:  # a malformed replacement must not crash the run
+        raise FixError(f"{type(error).__name__}: {error}") from None
+
+
+def check_syntax(text: str, path: str) -> None:
+    error = syntax_error(text, path)
+    if error is not None:
+        raise FixError(f"the fixed code does not parse ({error.message})")
+
+
+def syntax_error(text: str, path: str) -> Finding | None:
+    """A GL000 finding if the stdlib compiler rejects the text."""
+    try:
+        compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as error:
+        location = Location(error.lineno or 1, error.offset or 1)
+        return parse_error(path, f"SyntaxError: {error.msg}", location)
+    except (ValueError, RecursionError, MemoryError) as error:
+        return parse_error(path, f"cannot parse: {error}", Location(1, 1))
+    return None
+
+
+def text_edits(old: str, new: str) -> tuple[Edit, ...]:
+    """Line-granular edits that turn ``old`` into ``new`` (for JSON and SARIF output)."""
+    old_lines = old.splitlines(keepends=True)
+    new_lines = new.splitlines(keepends=True)
+    edits = []
+    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        edits.append(Edit("".join(new_lines[j1:j2]), Location(i1 + 1, 1), Location(i2 + 1, 1)))
+    return tuple(edits)
+
+
+def per_file_ignored(settings: Settings, path: str) -> frozenset[str]:
+    if not settings.per_file_ignores:
+        return frozenset()
+    relative = relative_to_root(path, settings.root)
+    codes: set[str] = set()
+    for pattern, selectors in settings.per_file_ignores:
+        if spec_for((pattern,)).match_file(relative):
+            codes.update(expand_codes(selectors, "per-file-ignores"))
+    return frozenset(codes)

@@ -1,0 +1,201 @@
+"""The base class every rule derives from, and the data a rule declares.
+
+A rule is one class in one file under ``gradlint/rules/``. The base class owns reporting,
+fix recording and the visitor table, so a rule only says what it looks for.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import libcst as cst
+
+from gradlint.findings import Applicability, Finding
+
+if TYPE_CHECKING:
+    from gradlint.context import FileContext, FileInfo
+
+VisitorMethod = Callable[[cst.CSTNode], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A rule option, read from ``[tool.gradlint]`` under its ``name``."""
+
+    name: str
+    default: Any
+    doc: str
+    kind: type = str
+    item_kind: type | None = None
+
+    def validate(self, value: Any) -> Any:
+        """Return the value if it has the declared type, else raise ``ValueError``."""
+        if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, self.kind) or (self.kind is int and isinstance(value, bool)):
+            raise ValueError(f"expected {self.kind.__name__}, got {type(value).__name__}")
+        if self.item_kind is not None:
+            for item in value:
+                if not isinstance(item, self.item_kind):
+                    raise ValueError(
+                        f"expected a list of {self.item_kind.__name__}, got {item!r}"
+                    )
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSpec:
+    """An import a fix needs: ``import module`` or ``from module import name``."""
+
+    module: str
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """Node replacements that fix one finding, plus the imports they need."""
+
+    applicability: Applicability
+    message: str
+    replacements: tuple[tuple[cst.CSTNode, cst.CSTNode], ...]
+    imports: tuple[ImportSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Valid:
+    """Example code the rule must not report."""
+
+    code: str
+    path: str = "example.py"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """Example code the rule must report; optional pins for place, message and fixed code.
+
+    ``expected_fix`` is the whole file after applying every fix of this rule, unsafe ones
+    included; ``None`` means "not checked", and ``expected_fix=NO_FIX`` means "no fix offered".
+    """
+
+    code: str
+    line: int | None = None
+    column: int | None = None
+    message: str | None = None
+    expected_fix: str | None = None
+    count: int = 1
+    path: str = "example.py"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+NO_FIX = "<no fix>"
+
+
+@dataclass(slots=True)
+class Report:
+    """A finding as a rule produced it: still attached to libcst nodes."""
+
+    code: str
+    node: cst.CSTNode
+    message: str
+    statement: cst.CSTNode | None
+    fix: Fix | None
+
+
+class Rule(cst.BatchableCSTVisitor):
+    """Base class of all rules.
+
+    Subclasses set the class attributes below, write ``visit_*``/``leave_*`` methods and call
+    :meth:`report`. One instance is built per process and reused for every file:
+    :meth:`begin_file` resets per-file state.
+    """
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    summary: ClassVar[str]
+    OPTIONS: ClassVar[Sequence[Option]] = ()
+    VALID: ClassVar[Sequence[Valid]] = ()
+    INVALID: ClassVar[Sequence[Invalid]] = ()
+    # A cheap text test: files it rejects cannot produce a finding and are not parsed.
+    TRIGGER: ClassVar[re.Pattern[str] | None] = None
+    # Project rules record facts per file (``record_fact``) and report in ``reduce``.
+    PROJECT: ClassVar[bool] = False
+
+    _visitor_names_cache: ClassVar[dict[type, tuple[str, ...]]] = {}
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__()
+        given = options or {}
+        self.options: dict[str, Any] = {
+            option.name: given.get(option.name, option.default) for option in self.OPTIONS
+        }
+        self._visitors = {name: getattr(self, name) for name in self._visitor_names()}
+        self.ctx: FileContext | None = None
+        self.reports: list[Report] = []
+
+    @classmethod
+    def _visitor_names(cls) -> tuple[str, ...]:
+        """The visit/leave method names of this class, scanned once per class."""
+        names = Rule._visitor_names_cache.get(cls)
+        if names is None:
+            names = tuple(
+                name
+                for name in dir(cls)
+                if name.startswith(("visit_", "leave_"))
+                and callable(getattr(cls, name))
+                and not getattr(getattr(cls, name), "_is_no_op", False)
+            )
+            Rule._visitor_names_cache[cls] = names
+        return names
+
+    def get_visitors(self) -> Mapping[str, VisitorMethod]:
+        # libcst rescans every instance with inspect.getmembers on each file; we don't.
+        return self._visitors
+
+    @classmethod
+    def may_match(cls, text: str) -> bool:
+        """Whether a file with this text could produce a finding of this rule."""
+        return cls.TRIGGER is None or cls.TRIGGER.search(text) is not None
+
+    @classmethod
+    def docstring(cls) -> str:
+        return cls.__doc__ or ""
+
+    def wants_file(self, info: FileInfo) -> bool:
+        """Whether to run on this file at all (decided from its path, before parsing)."""
+        return True
+
+    def begin_file(self, ctx: FileContext) -> None:
+        """Reset per-file state; called before the file's tree is visited."""
+        self.ctx = ctx
+        self.reports = []
+
+    def end_file(self) -> None:
+        """Called after the tree is visited; rules that defer decisions report here."""
+
+    def record_fact(self, fact: Any) -> None:
+        """Keep a JSON-serialisable fact for the project-wide ``reduce`` step (and the cache)."""
+        assert self.ctx is not None, "record_fact() called outside a file"
+        self.ctx.facts.setdefault(self.code, []).append(fact)
+
+    @classmethod
+    def reduce(cls, facts: Mapping[str, list[Any]], settings: Any) -> list[Finding]:
+        """Project rules: turn the facts of every file into findings."""
+        return []
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str,
+        *,
+        fix: Fix | None = None,
+        statement: cst.CSTNode | None = None,
+    ) -> None:
+        """Record a finding at ``node``; ``statement`` is where a ``# noqa`` may also sit."""
+        assert self.ctx is not None, "report() called outside a file"
+        if statement is None:
+            statement = self.ctx.current_statement()
+        self.reports.append(Report(self.code, node, message, statement, fix))

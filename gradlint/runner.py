@@ -1,0 +1,170 @@
+"""Run the engine over many files: in a process pool, through the cache, then the reduce step
+of project-wide rules."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+from gradlint.cache import Cache
+from gradlint.config import Settings
+from gradlint.context import describe_file
+from gradlint.engine import Engine, parse_error
+from gradlint.findings import FileResult, Finding, Location
+from gradlint.rules import all_rules
+from gradlint.source import UndecodableSource, decode
+
+# Below this many files a pool costs more to start than it saves.
+MIN_FILES_PER_WORKER = 8
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    fix: bool = False
+    unsafe_fixes: bool = False
+    diff: bool = False
+    jobs: int | None = None
+    use_cache: bool = True
+    want_edits: bool = False
+
+    @property
+    def fixing(self) -> bool:
+        return self.fix or self.diff
+
+
+@dataclass(slots=True)
+class RunResult:
+    results: list[FileResult]
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        notes = [f"{r.path}: skipped: {r.skipped}" for r in self.results if r.skipped]
+        notes.extend(error for r in self.results for error in r.fix_errors)
+        return notes
+
+
+class _Worker:
+    """Per-process state: the engine (with its rules) and the cache, built once."""
+
+    def __init__(self, settings: Settings, options: RunOptions) -> None:
+        self.settings = settings
+        self.options = options
+        self.engine = Engine(settings, want_edits=options.want_edits)
+        self.cache = (
+            Cache(os.path.join(settings.root, settings.cache_dir), settings.fingerprint())
+            if options.use_cache and not options.fixing
+            else None
+        )
+
+    def process_path(self, path: str) -> FileResult:
+        try:
+            size = os.path.getsize(path)
+            if size > self.settings.max_file_size:
+                return FileResult(
+                    path,
+                    skipped=f"{size} bytes is larger than max-file-size "
+                    f"({self.settings.max_file_size} bytes)",
+                )
+            with open(path, "rb") as stream:
+                data = stream.read()
+        except OSError as error:
+            reason = error.strerror or str(error)
+            return FileResult(path, [parse_error(path, f"cannot read file: {reason}", Location(1, 1))])
+        key = None
+        if self.cache is not None:
+            key = self.cache.key(path, data)
+            cached = self.cache.get(key, path)
+            if cached is not None:
+                return cached
+        result = self.process_bytes(path, data)
+        if self.cache is not None and key is not None:
+            self.cache.put(key, result)
+        return result
+
+    def process_bytes(self, path: str, data: bytes) -> FileResult:
+        try:
+            source = decode(data)
+        except UndecodableSource as error:
+            return FileResult(path, [parse_error(path, f"cannot decode file: {error}", error.location)])
+        info = describe_file(path)
+        if not self.options.fixing:
+            return self.engine.check_text(source.text, info)
+        fixed, applied, errors = self.engine.fix_text(
+            source.text, info, unsafe=self.options.unsafe_fixes
+        )
+        result = self.engine.check_text(fixed, info)
+        result.fix_errors = errors
+        result.fixed_count = applied
+        if fixed != source.text:
+            result.original = source.text
+            result.fixed = fixed
+            result.encoding = source.encoding
+        return result
+
+
+_WORKER: _Worker | None = None
+
+
+def _init_worker(settings: Settings, options: RunOptions) -> None:
+    global _WORKER
+    _WORKER = _Worker(settings, options)
+
+
+def _process_in_worker(path: str) -> FileResult:
+    assert _WORKER is not None
+    return _WORKER.process_path(path)
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def run_paths(files: Sequence[str], settings: Settings, options: RunOptions) -> RunResult:
+    """Check (or fix) ``files``; results come back sorted by path whatever the job count."""
+    jobs = options.jobs or default_jobs()
+    jobs = max(1, min(jobs, len(files) // MIN_FILES_PER_WORKER or 1))
+    if jobs == 1:
+        worker = _Worker(settings, options)
+        results = [worker.process_path(path) for path in files]
+    else:
+        # Largest files first, so no worker is left with a big file at the end.
+        order = sorted(files, key=_size, reverse=True)
+        chunksize = max(1, min(8, len(order) // (jobs * 16)))
+        with ProcessPoolExecutor(
+            max_workers=jobs, initializer=_init_worker, initargs=(settings, options)
+        ) as pool:
+            results = list(pool.map(_process_in_worker, order, chunksize=chunksize))
+    return finish(results, settings)
+
+
+def run_source(data: bytes, path: str, settings: Settings, options: RunOptions) -> RunResult:
+    """Check (or fix) one file's bytes, e.g. from stdin."""
+    worker = _Worker(settings, RunOptions(**{**_as_dict(options), "use_cache": False}))
+    return finish([worker.process_bytes(path, data)], settings)
+
+
+def _as_dict(options: RunOptions) -> dict[str, object]:
+    return {name: getattr(options, name) for name in RunOptions.__slots__}  # type: ignore[attr-defined]
+
+
+def finish(results: list[FileResult], settings: Settings) -> RunResult:
+    """Sort results, run the reduce step of project rules, and collect every finding."""
+    results.sort(key=lambda r: r.path)
+    findings = [finding for result in results for finding in result.findings]
+    enabled = settings.enabled_codes
+    for rule_class in all_rules():
+        if rule_class.code in enabled and rule_class.PROJECT:
+            facts = {r.path: r.facts[rule_class.code] for r in results if r.facts.get(rule_class.code)}
+            findings.extend(rule_class.reduce(facts, settings))
+    findings.sort(key=lambda finding: finding.sort_key)
+    return RunResult(results, findings)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0

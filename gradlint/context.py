@@ -5,9 +5,11 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import libcst as cst
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from gradlint.names import ImportTable, binds_locally
 
@@ -35,6 +37,19 @@ class FileContext:
     functions: list[cst.FunctionDef | cst.Lambda] = field(default_factory=list)
     facts: dict[str, list[Any]] = field(default_factory=dict)
     _shadow_cache: dict[tuple[int, str], bool] = field(default_factory=dict)
+    _positions: Mapping[cst.CSTNode, CodeRange] | None = None
+
+    def position(self, node: cst.CSTNode) -> CodeRange:
+        """Line/column range of a node (0-based columns); resolved once per file, on demand.
+
+        Positions cost about two parses, so only rules that need them while visiting
+        (e.g. to record project facts) should ask; findings get theirs from the engine.
+        """
+        if self._positions is None:
+            self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(
+                PositionProvider
+            )
+        return self._positions[node]
 
     @property
     def path(self) -> str:

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Benchmark ``gradlint check`` against the parse floors and the peers, in one run.
+
+Every figure is printed as a ratio to the libcst parse floor measured in the same run (these
+machines are shared and noisy; absolute times drift, ratios much less).
+
+    python benchmarks/lint_bench.py                      # the installed torch package
+    python benchmarks/lint_bench.py --corpus lightning   # the installed Lightning package
+    python benchmarks/lint_bench.py --corpus /some/repo --no-peers
+
+Measured: reading every file; ``ast.parse``; ``libcst.parse_module`` (the floor); gradlint cold
+with ``-j1`` and default jobs; warm (cache, nothing changed); after touching one file; and,
+on a deterministic sample of files, TorchFix and Fixit (installed into their own virtualenvs
+under ``--peer-env-dir``, since TorchFix pins an older libcst) and ``ruff check --select ALL``
+when ruff is on PATH, each beside gradlint on the same sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib.util
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+PEERS = {"torchfix": "torchfix==0.7.0", "fixit": "fixit==2.2.1"}
+
+
+@dataclass
+class Measure:
+    name: str
+    wall: float
+    cpu: float
+    rss_mb: float
+    findings: int | None = None
+    files: int | None = None
+
+
+def _package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.submodule_search_locations is None:
+        raise SystemExit(f"package {name!r} is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def resolve_corpus(corpus: str) -> Path:
+    if corpus == "torch":
+        return _package_dir("torch")
+    if corpus == "lightning":
+        for name in ("lightning", "pytorch_lightning"):
+            if importlib.util.find_spec(name) is not None:
+                return _package_dir(name)
+        raise SystemExit("Lightning is not installed (pip install pytorch-lightning)")
+    path = Path(corpus)
+    if not path.is_dir():
+        raise SystemExit(f"not a directory: {corpus}")
+    return path
+
+
+def python_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.py") if p.is_file())
+
+
+def in_process(name: str, work: Callable[[], object]) -> Measure:
+    start_cpu = time.process_time()
+    start = time.perf_counter()
+    work()
+    wall = time.perf_counter() - start
+    cpu = time.process_time() - start_cpu
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return Measure(name, wall, cpu, rss)
+
+
+def in_subprocess(name: str, command: Sequence[str], cwd: Path, *, count_json: bool = False) -> Measure:
+    """Run a command; CPU is the children's user+system time, RSS the largest child's peak."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if completed.returncode not in (0, 1):
+        sys.stderr.write(f"{name}: exit {completed.returncode}\n{completed.stderr[-2000:]}\n")
+    findings = None
+    if count_json:
+        try:
+            findings = len(json.loads(completed.stdout))
+        except ValueError:
+            findings = None
+    return Measure(name, wall, cpu, after.ru_maxrss / 1024, findings)
+
+
+def peer_python(env_dir: Path, peer: str) -> Path | None:
+    """A virtualenv with the peer installed (created on first use)."""
+    venv = env_dir / peer
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        install = subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", PEERS[peer]], capture_output=True, text=True
+        )
+        if install.returncode != 0:
+            sys.stderr.write(f"cannot install {PEERS[peer]}: {install.stderr[-500:]}\n")
+            shutil.rmtree(venv, ignore_errors=True)
+            return None
+    return python
+
+
+def gradlint_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "gradlint", "check", *args]
+
+
+def run(args: argparse.Namespace) -> list[Measure]:
+    corpus = resolve_corpus(args.corpus)
+    work = Path(tempfile.mkdtemp(prefix="gradlint-bench-"))
+    try:
+        tree = work / "corpus"
+        shutil.copytree(corpus, tree, ignore=shutil.ignore_patterns("__pycache__"))
+        files = python_files(tree)
+        size_mb = sum(p.stat().st_size for p in files) / 1e6
+        print(f"corpus: {corpus} ({len(files)} files, {size_mb:.1f} MB), copied to {tree}")
+        sources = [p.read_bytes() for p in files]
+        results = [in_process("read every file", lambda: [p.read_bytes() for p in files])]
+
+        def parse_ast() -> None:
+            for data in sources:
+                try:
+                    ast.parse(data)
+                except (SyntaxError, ValueError):
+                    pass
+
+        results.append(in_process("ast.parse", parse_ast))
+
+        import libcst
+
+        def parse_cst() -> None:
+            for data in sources:
+                try:
+                    libcst.parse_module(data)
+                except Exception:
+                    pass
+
+        results.append(in_process("libcst.parse_module (floor)", parse_cst))
+        common = ["--format", "json", "--exit-zero"]
+        select = ["--select", args.select] if args.select else []
+        results.append(in_subprocess("gradlint cold -j1", gradlint_command("--no-cache", "-j1", *common, *select, "corpus"), work, count_json=True))
+        results.append(in_subprocess("gradlint cold -j default", gradlint_command("--no-cache", *common, *select, "corpus"), work, count_json=True))
+        shutil.rmtree(work / ".gradlint_cache", ignore_errors=True)
+        in_subprocess("(fill cache)", gradlint_command(*common, *select, "corpus"), work)
+        results.append(in_subprocess("gradlint warm", gradlint_command(*common, *select, "corpus"), work, count_json=True))
+        touched = files[len(files) // 2]
+        with open(touched, "a", encoding="utf-8") as stream:
+            stream.write("\n# touched by the benchmark\n")
+        results.append(in_subprocess("gradlint touched one file", gradlint_command(*common, *select, "corpus"), work, count_json=True))
+        for measure in results:
+            measure.files = len(files)
+
+        if not args.no_peers:
+            sample_dir = work / "sample"
+            step = max(1, len(files) // args.sample)
+            sample = files[::step][: args.sample]
+            for index, path in enumerate(sample):
+                target = sample_dir / f"{index:05d}_{path.name}"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, target)
+            print(f"peer sample: {len(sample)} files ({sum(p.stat().st_size for p in sample) / 1e6:.1f} MB)")
+            base = in_subprocess("sample: gradlint cold -j1", gradlint_command("--no-cache", "-j1", *common, *select, "sample"), work, count_json=True)
+            base.files = len(sample)
+            peers = [base]
+            env_dir = Path(args.peer_env_dir)
+            for peer in PEERS:
+                python = peer_python(env_dir, peer)
+                if python is None:
+                    continue
+                if peer == "torchfix":
+                    command = [str(python.parent / "torchfix"), "--jobs", "1", "sample"]
+                else:
+                    command = [str(python.parent / "fixit"), "lint", "sample"]
+                measure = in_subprocess(f"sample: {peer}", command, work)
+                measure.files = len(sample)
+                peers.append(measure)
+            ruff = shutil.which("ruff")
+            if ruff:
+                measure = in_subprocess("sample: ruff --select ALL", [ruff, "check", "--select", "ALL", "--no-cache", "--exit-zero", "--isolated", "sample"], work)
+                measure.files = len(sample)
+                peers.append(measure)
+            results.extend(peers)
+        return results
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report(results: list[Measure]) -> None:
+    floor = next(m for m in results if m.name.startswith("libcst.parse_module"))
+    cold = next(m for m in results if m.name == "gradlint cold -j default")
+    cold1 = next(m for m in results if m.name == "gradlint cold -j1")
+    print()
+    print(f"| measurement | files | wall s | CPU s | CPU / parse floor | peak RSS MB | findings |")
+    print("|---|---|---|---|---|---|---|")
+    for m in results:
+        ratio = m.cpu / floor.cpu if floor.cpu else float("nan")
+        found = "" if m.findings is None else str(m.findings)
+        print(f"| {m.name} | {m.files or ''} | {m.wall:.2f} | {m.cpu:.2f} | {ratio:.3f}x | {m.rss_mb:.0f} | {found} |")
+    print()
+    warm = next(m for m in results if m.name == "gradlint warm")
+    touched = next(m for m in results if m.name == "gradlint touched one file")
+    print(f"warm / cold CPU: {warm.cpu / cold.cpu:.3f}x   touched / cold CPU: {touched.cpu / cold.cpu:.3f}x")
+    print(f"-j default wall / -j1 wall: {cold.wall / cold1.wall:.2f}x")
+    counts = {m.findings for m in results if m.name.startswith("gradlint") and m.findings is not None}
+    print(f"gradlint runs agree on the findings count: {len(counts) == 1} ({sorted(counts)})")
+    base = next((m for m in results if m.name == "sample: gradlint cold -j1"), None)
+    if base is not None:
+        for m in results:
+            if m.name.startswith("sample:") and m is not base:
+                print(f"{m.name[8:]} CPU / gradlint CPU on the same sample: {m.cpu / base.cpu:.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", default="torch", help="'torch', 'lightning' or a directory")
+    parser.add_argument("--select", default="", help="passed to gradlint --select (default: all rules)")
+    parser.add_argument("--no-peers", action="store_true", help="skip TorchFix, Fixit and ruff")
+    parser.add_argument("--sample", type=int, default=150, help="files in the peer sample")
+    parser.add_argument(
+        "--peer-env-dir",
+        default=os.path.join(tempfile.gettempdir(), "gradlint-bench-peers"),
+        help="where the peers' virtualenvs are created (kept between runs)",
+    )
+    report(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

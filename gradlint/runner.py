@@ -54,7 +54,11 @@ class _Worker:
         self.options = options
         self.engine = Engine(settings, want_edits=options.want_edits)
         self.cache = (
-            Cache(os.path.join(settings.root, settings.cache_dir), settings.fingerprint())
+            Cache(
+                os.path.join(settings.root, settings.cache_dir),
+                # JSON and SARIF runs store fix edits, so they get their own entries.
+                settings.fingerprint() + ("+edits" if options.want_edits else ""),
+            )
             if options.use_cache and not options.fixing
             else None
         )

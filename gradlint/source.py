@@ -38,7 +38,14 @@ def decode(data: bytes) -> Source:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as error:
-        raise UndecodableSource(str(error), Location(1, 1)) from None
+        # No usable cookie: report the first bad byte against the UTF-8 default if there is one.
+        encoding = "utf-8"
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+        else:
+            raise UndecodableSource(str(error), Location(1, 1)) from None
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:

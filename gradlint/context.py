@@ -144,7 +144,10 @@ def _top_package(directory: str) -> str | None:
     """The top-level package a directory belongs to (walking up ``__init__.py`` files)."""
     package = None
     current = directory
-    while os.path.isfile(os.path.join(current, "__init__.py")):
+    # A stub-only package (torch/_C/__init__.pyi) is a package too.
+    while os.path.isfile(os.path.join(current, "__init__.py")) or os.path.isfile(
+        os.path.join(current, "__init__.pyi")
+    ):
         package = os.path.basename(current)
         parent = os.path.dirname(current)
         if parent == current:

@@ -17,6 +17,8 @@ class PublicEquivalent:
     name: str
     fix: bool = False
     note: str = ""
+    # The private name is a module whose public twin has the same members.
+    same_members: bool = False
 
 
 PUBLIC_EQUIVALENTS: dict[str, PublicEquivalent] = {
@@ -39,6 +41,12 @@ PUBLIC_EQUIVALENTS: dict[str, PublicEquivalent] = {
     "torch._C._get_tracing_state": PublicEquivalent("torch.jit.is_tracing"),
     "torch._C._set_grad_enabled": PublicEquivalent("torch.set_grad_enabled"),
     "torch._C._nn": PublicEquivalent("torch.nn.functional"),
+    "torch.nn.modules.batchnorm._BatchNorm": PublicEquivalent(
+        "", note="no public base class; test against torch.nn.BatchNorm1d/2d/3d instead"
+    ),
+    "torch.utils._pytree": PublicEquivalent(
+        "", note="no public module in torch 2.13; guard the import or use optree"
+    ),
     "torch._six.inf": PublicEquivalent("torch.inf"),
     "torch._six": PublicEquivalent("the standard library (math.inf, collections.abc)"),
     "torch.distributed._all_gather_base": PublicEquivalent(
@@ -47,7 +55,7 @@ PUBLIC_EQUIVALENTS: dict[str, PublicEquivalent] = {
     "torch.distributed._reduce_scatter_base": PublicEquivalent(
         "torch.distributed.reduce_scatter_tensor"
     ),
-    "torch.distributed._tensor": PublicEquivalent("torch.distributed.tensor"),
+    "torch.distributed._tensor": PublicEquivalent("torch.distributed.tensor", same_members=True),
     "torch.distributed._composable.fsdp": PublicEquivalent(
         "torch.distributed.fsdp.fully_shard"
     ),

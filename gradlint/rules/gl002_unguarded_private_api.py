@@ -24,6 +24,8 @@ _GUARD_EXCEPTIONS = frozenset(
         "BaseException",
     }
 )
+# Calls whose first argument is only probed for an attribute: that owner is part of the guard.
+_PROBES = frozenset({"hasattr", "getattr", "dir"})
 # Packages shipped in the torch distribution: their use of torch internals is not ours to judge.
 _TORCH_OWN_PACKAGES = frozenset({"torch", "torchgen", "functorch"})
 _NEWER_WORDS = frozenset({"GREATER", "GE", "GEQ", "GT", "NEWER", "LEAST", "ATLEAST", "ABOVE", "AFTER", "MIN"})
@@ -53,6 +55,8 @@ class _Guard:
 
 
 _TRY_GUARD = _Guard("try")
+# ``if TYPE_CHECKING:`` bodies never run, so nothing in them can fail at run time.
+_TYPE_CHECKING_GUARD = _Guard("type-checking")
 _VERSION_GUARD = _Guard("version")
 _NO_GUARDS: tuple[tuple[_Guard, ...], tuple[_Guard, ...]] = ((), ())
 
@@ -69,7 +73,9 @@ class UnguardedPrivateApi(Rule):
     under `if hasattr(owner, "_name")` (or a name bound from such a test, or
     `"_name" in dir(owner)`, or after `if not hasattr(...): return`); when it is reached
     through `getattr(owner, "_name", default)`; or on the old-version branch of a torch version
-    gate. A guard must name the same owner and attribute.
+    gate; or in an `if TYPE_CHECKING:` block, which never runs. A guard must name the same
+    owner and attribute; the owner it probes (`torch._C` in `hasattr(torch._C, "_x")`) is part
+    of the guard and not reported.
 
     Never flagged: torch's own source, operator handles `torch.ops.<ns>._name`, and
     `torch.testing._internal` in test files.
@@ -122,12 +128,35 @@ class UnguardedPrivateApi(Rule):
             doc="Module that fixes import runtime helpers from.",
         ),
     )
-    # A private dotted component, an import of one, or a getattr string naming one.
-    _PRIVATE = re.compile(r"[.,(\s'\"]_[A-Za-z0-9]")
+    # Text a finding needs: ``torch...._x``, an import of a private name from torch, a
+    # getattr of a private name, or ``alias._x`` for a name imported from torch.
+    _DIRECT = re.compile(
+        r"\btorch(?:\.\w+)*\._[A-Za-z0-9]"
+        r"|\bfrom\s+torch[\w.]*\s+import\s*\(?[^)\n]*(?:\n[^)]*)?\b_[A-Za-z0-9]"
+        r"|\bgetattr\(\s*[\w.]+\s*,\s*['\"]_[A-Za-z0-9]"
+    )
+    _ALIAS = re.compile(
+        r"\bimport\s+torch[\w.]*\s+as\s+(\w+)"
+        r"|\bfrom\s+torch[\w.]*\s+import\s+([\w\s,()]+)"
+    )
 
     @classmethod
     def may_match(cls, text: str) -> bool:
-        return "torch" in text and cls._PRIVATE.search(text) is not None
+        if "torch" not in text:
+            return False
+        if cls._DIRECT.search(text):
+            return True
+        names: set[str] = set()
+        for match in cls._ALIAS.finditer(text):
+            if match.group(1):
+                names.add(match.group(1))
+            else:
+                names.update(re.findall(r"\w+", match.group(2)))
+        names -= {"import", "as"}
+        if not names:
+            return False
+        alias_use = re.compile(r"\b(?:%s)\._[A-Za-z0-9]" % "|".join(map(re.escape, sorted(names))))
+        return alias_use.search(text) is not None
 
     VALID = (
         Valid("import torch\nnorms = torch.linalg.vector_norm(x)\n"),
@@ -200,6 +229,25 @@ class UnguardedPrivateApi(Rule):
         ),
         Valid("import torch\nx = torch._C._foo()\n", path="torch/nn/utils/clip_grad.py"),
         Valid("import torch._dynamo\n"),
+        # Found on Lightning: the probed owner is part of the guard.
+        Valid(
+            "import torch\n"
+            'if hasattr(torch._C, "_cuda_clearCublasWorkspaces"):\n'
+            "    torch._C._cuda_clearCublasWorkspaces()\n"
+        ),
+        Valid('import torch\nHAS = "_get_tracing_state" in dir(torch._C)\n'),
+        # Found on Lightning: imports for annotations only never run.
+        Valid(
+            "from typing import TYPE_CHECKING\n"
+            "if TYPE_CHECKING:\n"
+            "    from torch.optim.lr_scheduler import _LRScheduler\n"
+        ),
+        Valid(
+            "import typing\n"
+            "import torch\n"
+            "if typing.TYPE_CHECKING:\n"
+            "    Reducer = torch._C._distributed_c10d.Reducer\n"
+        ),
     )
     INVALID = (
         Invalid(
@@ -277,6 +325,19 @@ class UnguardedPrivateApi(Rule):
             line=3,
         ),
         Invalid('import torch\nfn = getattr(torch, "_foreach_norm")\n', line=2, column=6),
+        # One finding for the whole name, not a second one for the owner.
+        Invalid(
+            'import torch\nfn = getattr(torch._C, "_get_tracing_state")\n',
+            line=2,
+            column=6,
+            message="`torch._C._get_tracing_state`",
+        ),
+        Invalid(
+            "from typing import TYPE_CHECKING\n"
+            "if not TYPE_CHECKING:\n"
+            "    from torch.optim.lr_scheduler import _LRScheduler\n",
+            line=3,
+        ),
         Invalid("import torch\nx = torch._C._get_tracing_state()\n", message="torch.jit.is_tracing"),
         Invalid("from torch.optim.lr_scheduler import _LRScheduler\n"),
         Invalid(
@@ -373,6 +434,10 @@ class UnguardedPrivateApi(Rule):
             guard = self._comparison_guard(test)
             if guard is not None:
                 return guard
+        if isinstance(test, (cst.Name, cst.Attribute)) and (
+            (dotted_name(test) or "").rpartition(".")[2] == "TYPE_CHECKING"
+        ):
+            return (_TYPE_CHECKING_GUARD,), ()
         gate = _version_gate(test)
         if gate == "body_old":
             return (_VERSION_GUARD,), ()
@@ -552,12 +617,20 @@ class UnguardedPrivateApi(Rule):
             # Not an import, or a private import already reported where it is imported.
             return
         dotted = ".".join([root, *(part.attr.value for part in chain[1:])])  # type: ignore[union-attr]
-        qualified = self.ctx.resolve(dotted)
-        if qualified is None or not qualified.startswith("torch."):
+        qualified = self.ctx.imports.resolve(dotted)
+        if qualified is None or not qualified.startswith("torch.") or not _has_private_part(qualified):
+            return
+        # Only now (rarely) ask whether a local variable shadows the imported name.
+        if self.ctx.is_shadowed(root):
             return
         self._check(node, qualified, fix=self._attribute_fix(chain, binding, qualified))
 
     def visit_Call(self, node: cst.Call) -> None:
+        # In ``hasattr(torch._C, "_x")`` the owner is probed, not used: the probe is the guard.
+        if isinstance(node.func, cst.Name) and node.func.value in _PROBES and node.args:
+            owner = attribute_chain(node.args[0].value)
+            if owner is not None:
+                self._inner.update(id(part) for part in owner)
         # getattr(torch, "_x") without a default raises just like torch._x.
         if (
             isinstance(node.func, cst.Name)
@@ -594,11 +667,15 @@ class UnguardedPrivateApi(Rule):
         text = f"Private torch API `{qualified}` is used without a guard or fallback"
         if found is None:
             return text + " (wrap it in try/except AttributeError or check hasattr first)"
-        _, equivalent = found
+        prefix, equivalent = found
         if not equivalent.name:
             return f"{text} ({equivalent.note})"
         public = equivalent.name.replace(RUNTIME, self._runtime)
-        return f"{text}; the public `{public}` does the same"
+        if prefix == qualified:
+            return f"{text}; the public `{public}` does the same"
+        if equivalent.same_members:
+            return f"{text}; use the public `{public}{qualified[len(prefix):]}`"
+        return f"{text}; see the public `{public}` for a replacement"
 
     # -- fixes ---------------------------------------------------------------------------
 

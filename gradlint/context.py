@@ -45,11 +45,14 @@ class FileContext:
         Positions cost about two parses, so only rules that need them while visiting
         (e.g. to record project facts) should ask; findings get theirs from the engine.
         """
+        return self.positions()[node]
+
+    def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
         if self._positions is None:
             self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(
                 PositionProvider
             )
-        return self._positions[node]
+        return self._positions
 
     @property
     def path(self) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
 
 from gradlint.config import Settings, expand_codes
 from gradlint.context import ContextTracker, FileContext, FileInfo
@@ -38,6 +38,7 @@ class _Analysis:
     reports: list[Report]
     facts: dict[str, list[object]]
     error: Finding | None = None
+    ctx: FileContext | None = None
 
 
 @dataclass(slots=True)
@@ -110,12 +111,14 @@ class Engine:
             rule.reports = []
             rule.ctx = None
         self._holder.clear()
-        return _Analysis(module, reports, ctx.facts)
+        return _Analysis(module, reports, ctx.facts, ctx=ctx)
 
     def _place(
-        self, module: cst.Module, text: str, reports: list[Report]
+        self, analysis: _Analysis, text: str
     ) -> tuple[list[_Placed], Mapping[cst.CSTNode, CodeRange]]:
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        assert analysis.ctx is not None
+        positions = analysis.ctx.positions()
+        reports = analysis.reports
         noqa = line_suppressions(text)
         placed = []
         for report in reports:
@@ -148,7 +151,7 @@ class Engine:
         if not analysis.reports:
             return result
         assert analysis.module is not None
-        placed, _ = self._place(analysis.module, text, analysis.reports)
+        placed, _ = self._place(analysis, text)
         for item in placed:
             if item.suppressed:
                 continue
@@ -196,7 +199,7 @@ class Engine:
             analysis = self._analyse(text, info, rules)
             if analysis.module is None or not analysis.reports:
                 break
-            placed, positions = self._place(analysis.module, text, analysis.reports)
+            placed, positions = self._place(analysis, text)
             candidates = [
                 item
                 for item in placed

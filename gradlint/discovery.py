@@ -149,9 +149,8 @@ def _walk(
             except OSError:
                 continue
             relative = os.path.relpath(entry.path, base).replace(os.sep, "/")
-            if exclude.match_file(relative + "/" if is_dir else relative) or exclude.match_file(
-                entry.name + "/" if is_dir else entry.name
-            ):
+            # Unanchored patterns match at any depth; ``/x`` only at the base.
+            if exclude.match_file(relative + "/" if is_dir else relative):
                 continue
             if settings.respect_gitignore and ignores.ignored(entry.path, is_dir):
                 continue

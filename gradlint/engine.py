@@ -65,6 +65,10 @@ class Engine:
         self.rules: list[Rule] = [
             rule_class(settings.options) for rule_class in all_rules() if rule_class.code in enabled
         ]
+        # Project rules that collect facts from the source text themselves (GL004, on the
+        # stdlib ``ast``): they never need the libcst parse.
+        self.source_rules = [rule for rule in self.rules if hasattr(rule, "facts_from_source")]
+        self.rules = [rule for rule in self.rules if rule not in self.source_rules]
         self._holder: list[FileContext] = []
         self._enter = ContextTracker(self._holder, enter=True)
         self._exit = ContextTracker(self._holder, enter=False)
@@ -135,9 +139,16 @@ class Engine:
         """All findings (and project facts) for one file's text."""
         result = FileResult(info.path)
         codes = self.codes_for(info, text)
+        parsed = False
+        for rule in self.source_rules:
+            if rule.code in codes and rule.wants_file(info) and rule.may_match(text):
+                facts = rule.facts_from_source(text, info)  # type: ignore[attr-defined]
+                parsed = parsed or facts is not None
+                if facts:
+                    result.facts[rule.code] = facts
         rules = self._rules_for(info, text, codes)
         if not rules:
-            if PARSE_ERROR_CODE in codes:
+            if PARSE_ERROR_CODE in codes and not parsed:
                 error = syntax_error(text, info.path)
                 if error is not None:
                     result.findings.append(error)
@@ -147,7 +158,7 @@ class Engine:
             if PARSE_ERROR_CODE in codes:
                 result.findings.append(analysis.error)
             return result
-        result.facts = {key: list(value) for key, value in analysis.facts.items()}
+        result.facts.update({key: list(value) for key, value in analysis.facts.items()})
         if not analysis.reports:
             return result
         assert analysis.module is not None
@@ -219,7 +230,8 @@ class Engine:
                 new_text = text
                 for item in chosen:
                     try:
-                        attempt = apply_fixes(cst.parse_module(new_text), [item.report.fix])  # type: ignore[list-item]
+                        # The fixes hold nodes of this round's tree: apply one to that tree.
+                        attempt = apply_fixes(analysis.module, [item.report.fix])  # type: ignore[list-item]
                         check_syntax(attempt, info.path)
                     except (FixError, cst.ParserSyntaxError) as error:
                         dropped.add(_key(item))

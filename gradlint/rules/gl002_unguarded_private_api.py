@@ -24,6 +24,8 @@ _GUARD_EXCEPTIONS = frozenset(
         "BaseException",
     }
 )
+# A handler for these runs only where a name is missing: its body is an old-version fallback.
+_MISSING_NAME_EXCEPTIONS = frozenset({"AttributeError", "ImportError", "ModuleNotFoundError"})
 # Calls whose first argument is only probed for an attribute: that owner is part of the guard.
 _PROBES = frozenset({"hasattr", "getattr", "dir"})
 # Packages shipped in the torch distribution: their use of torch internals is not ours to judge.
@@ -73,9 +75,10 @@ class UnguardedPrivateApi(Rule):
     under `if hasattr(owner, "_name")` (or a name bound from such a test, or
     `"_name" in dir(owner)`, or after `if not hasattr(...): return`); when it is reached
     through `getattr(owner, "_name", default)`; or on the old-version branch of a torch version
-    gate; or in an `if TYPE_CHECKING:` block, which never runs. A guard must name the same
-    owner and attribute; the owner it probes (`torch._C` in `hasattr(torch._C, "_x")`) is part
-    of the guard and not reported.
+    gate, including the handler of `except ImportError` / `AttributeError` that falls back
+    to the old private name; or in an `if TYPE_CHECKING:` block, which never runs. A guard
+    must name the same owner and attribute; the owner it probes (`torch._C` in
+    `hasattr(torch._C, "_x")`) is part of the guard and not reported.
 
     Never flagged: torch's own source, operator handles `torch.ops.<ns>._name`, and
     `torch.testing._internal` in test files.
@@ -229,6 +232,21 @@ class UnguardedPrivateApi(Rule):
         ),
         Valid("import torch\nx = torch._C._foo()\n", path="torch/nn/utils/clip_grad.py"),
         Valid("import torch._dynamo\n"),
+        # The public name first, the private one only where the public one is missing.
+        Valid(
+            "try:\n"
+            "    from torch.distributed import all_gather_into_tensor\n"
+            "except ImportError:\n"
+            "    from torch.distributed import _all_gather_base as all_gather_into_tensor\n"
+        ),
+        Valid(
+            "import torch.distributed as dist\n"
+            "def gather(out, x):\n"
+            "    try:\n"
+            "        dist.all_gather_into_tensor(out, x)\n"
+            "    except AttributeError:\n"
+            "        dist._all_gather_base(out, x)\n"
+        ),
         # Found on Lightning: the probed owner is part of the guard.
         Valid(
             "import torch\n"
@@ -325,6 +343,15 @@ class UnguardedPrivateApi(Rule):
             line=3,
         ),
         Invalid('import torch\nfn = getattr(torch, "_foreach_norm")\n', line=2, column=6),
+        # A handler for an unrelated error is no fallback for a missing name.
+        Invalid(
+            "import torch\n"
+            "try:\n"
+            "    n = compute()\n"
+            "except (ValueError, Exception):\n"
+            "    n = torch._foreach_norm(g)\n",
+            line=5,
+        ),
         # One finding for the whole name, not a second one for the owner.
         Invalid(
             'import torch\nfn = getattr(torch._C, "_get_tracing_state")\n',
@@ -487,19 +514,9 @@ class UnguardedPrivateApi(Rule):
         return None
 
     def _catches_api_errors(self, node: cst.Try | cst.TryStar) -> bool:
-        for handler in node.handlers:
-            if handler.type is None:
-                return True
-            types = (
-                [element.value for element in handler.type.elements]
-                if isinstance(handler.type, cst.Tuple)
-                else [handler.type]
-            )
-            for kind in types:
-                name = dotted_name(kind)
-                if name is not None and name.rpartition(".")[2] in _GUARD_EXCEPTIONS:
-                    return True
-        return False
+        return any(
+            handler.type is None or _catches(handler, _GUARD_EXCEPTIONS) for handler in node.handlers
+        )
 
     def visit_Try_body(self, node: cst.Try) -> None:
         self._push((_TRY_GUARD,) if self._catches_api_errors(node) else ())
@@ -510,6 +527,17 @@ class UnguardedPrivateApi(Rule):
         self._push((_TRY_GUARD,) if self._catches_api_errors(node) else ())
 
     leave_TryStar_body = _pop
+
+    def visit_ExceptHandler_body(self, node: cst.ExceptHandler) -> None:
+        # ``except ImportError: from torch.x import _old as new`` is the old-torch fallback.
+        self._push((_VERSION_GUARD,) if _catches(node, _MISSING_NAME_EXCEPTIONS) else ())
+
+    leave_ExceptHandler_body = _pop
+
+    def visit_ExceptStarHandler_body(self, node: cst.ExceptStarHandler) -> None:
+        self._push((_VERSION_GUARD,) if _catches(node, _MISSING_NAME_EXCEPTIONS) else ())
+
+    leave_ExceptStarHandler_body = _pop
 
     def visit_If_body(self, node: cst.If) -> None:
         self._push(self._guards_of(node.test)[0])
@@ -738,6 +766,22 @@ class UnguardedPrivateApi(Rule):
             module=cst.parse_expression(new_module), names=aliases
         )
         return Fix("safe", f"Import from `{new_module}`", ((node, replacement),))
+
+
+def _catches(handler: cst.ExceptHandler | cst.ExceptStarHandler, names: frozenset[str]) -> bool:
+    """Whether the handler names one of ``names`` (``except (A, B)`` and ``mod.A`` included)."""
+    if handler.type is None:
+        return False
+    kinds = (
+        [element.value for element in handler.type.elements]
+        if isinstance(handler.type, cst.Tuple)
+        else [handler.type]
+    )
+    for kind in kinds:
+        name = dotted_name(kind)
+        if name is not None and name.rpartition(".")[2] in names:
+            return True
+    return False
 
 
 def _ends_in_exit(body: cst.BaseSuite) -> bool:

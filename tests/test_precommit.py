@@ -1,0 +1,116 @@
+"""The pre-commit hooks, run by the real ``pre-commit`` against a throwaway repository."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli_support import FIXABLE, FIXABLE_FIXED, ROOT, UNFIXABLE
+
+yaml = pytest.importorskip("yaml")
+
+HOOKS_FILE = ROOT / ".pre-commit-hooks.yaml"
+# What ``pip install .`` of the hooks repository needs: the package and its metadata.
+PACKAGE_FILES = ("pyproject.toml", "README.md", "LICENSE", ".pre-commit-hooks.yaml")
+NO_INDEX_SIGNS = ("No matching distribution found", "Could not find a version", "Network is unreachable")
+
+
+def test_hooks_manifest() -> None:
+    hooks = {hook["id"]: hook for hook in yaml.safe_load(HOOKS_FILE.read_text(encoding="utf-8"))}
+    assert set(hooks) == {"gradlint", "gradlint-fix"}
+    assert hooks["gradlint"]["entry"] == "gradlint check"
+    assert hooks["gradlint-fix"]["entry"] == "gradlint check --fix"
+    for hook in hooks.values():
+        assert hook["language"] == "python"
+        assert hook["types_or"] == ["python", "pyi"]
+        assert hook["require_serial"] is False
+        assert hook["name"]
+
+
+def test_manifest_is_valid_for_pre_commit() -> None:
+    pytest.importorskip("pre_commit")
+    from pre_commit.clientlib import load_manifest
+
+    assert [hook["id"] for hook in load_manifest(str(HOOKS_FILE))] == ["gradlint", "gradlint-fix"]
+
+
+def _git(*args: str, cwd: Path) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=gradlint tests", "-c", "user.email=tests@example.invalid",
+         "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
+
+
+def _hooks_repository(directory: Path) -> Path:
+    """A committed copy of what pre-commit installs, whatever the state of the work tree."""
+    directory.mkdir()
+    for name in PACKAGE_FILES:
+        if (ROOT / name).is_file():
+            shutil.copy2(ROOT / name, directory / name)
+    shutil.copytree(ROOT / "gradlint", directory / "gradlint", ignore=shutil.ignore_patterns("__pycache__"))
+    _git("init", "-q", cwd=directory)
+    _git("add", "-A", cwd=directory)
+    _git("commit", "-q", "-m", "hooks", cwd=directory)
+    return directory
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_pre_commit_try_repo(tmp_path: Path) -> None:
+    pytest.importorskip("pre_commit")
+    hooks = _hooks_repository(tmp_path.joinpath("hooks").resolve())
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "fixable.py").write_text(FIXABLE)
+    (target / "unfixable.py").write_text(UNFIXABLE)
+    (target / "notes.txt").write_text("torch._foreach_norm is not Python\n")
+    _git("init", "-q", cwd=target)
+    _git("add", "-A", cwd=target)
+    _git("commit", "-q", "-m", "target", cwd=target)
+    env = {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+        "PRE_COMMIT_COLOR": "never",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+    env.pop("VIRTUAL_ENV", None)
+
+    def try_repo(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pre_commit", "try-repo", str(hooks), *args],
+            cwd=target,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+
+    # Both hooks in one run (one environment build): the check fails, the fix rewrites.
+    result = try_repo("--all-files", "--verbose")
+    output = result.stdout + result.stderr
+    if result.returncode != 0 and any(sign in output for sign in NO_INDEX_SIGNS):
+        pytest.skip("pre-commit could not install the hook: no package index reachable")
+    assert result.returncode == 1, output
+    assert "fixable.py:3:9: GL002" in output
+    assert "unfixable.py:3:9: GL002" in output
+    assert "notes.txt" not in output
+    assert "files were modified by this hook" in output
+    assert (target / "fixable.py").read_text() == FIXABLE_FIXED
+    assert (target / "unfixable.py").read_text() == UNFIXABLE
+
+    # A commit with no Python file skips both hooks: "no files" is not an error.
+    (target / "unfixable.py").unlink()
+    (target / "fixable.py").unlink()
+    _git("add", "-A", cwd=target)
+    _git("commit", "-q", "-m", "only notes", cwd=target)
+    quiet = try_repo("gradlint", "--all-files")
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    assert "(no files to check)" in quiet.stdout

@@ -17,6 +17,7 @@ from gradlint.config import ConfigError, Settings, find_config, load_settings, w
 from gradlint.discovery import DiscoveryError, discover
 from gradlint.docs import rule_doc
 from gradlint.findings import PARSE_ERROR_CODE
+from gradlint.project_fixes import plan_project_fixes, write_plan
 from gradlint.rules import PARSE_ERROR_SUMMARY, all_rules, rule_by_code
 from gradlint.runner import RunOptions, RunResult, run_paths, run_source
 from gradlint.source import write_atomically
@@ -155,19 +156,36 @@ def _check(
 
     changed = [result for result in run.results if result.fixed is not None]
     fixed_count = sum(result.fixed_count for result in changed)
+    project = None
+    if (fix or diff) and not from_stdin:
+        project = plan_project_fixes(run, settings, unsafe_fixes)
+        for error in project.errors:
+            click.echo(f"warning: {error}", err=True)
+        fixed_count += len(project.fixed)
+        run.findings = [
+            f for f in run.findings if (f.path, f.location.row, f.location.column) not in project.fixed
+        ]
     if diff:
         for result in changed:
-            click.echo(_unified_diff(result.path, result.original or "", result.fixed or ""), nl=False)
+            if project is None or result.path not in project.texts:
+                click.echo(_unified_diff(result.path, result.original or "", result.fixed or ""), nl=False)
+        for path, text in sorted((project.texts if project else {}).items()):
+            original = next((r.original for r in changed if r.path == path), None)
+            original = project.originals[path] if original is None else original  # type: ignore[union-attr]
+            click.echo(_unified_diff(path, original, text), nl=False)
         if output_format == "text":
             click.echo(f"Would fix {fixed_count} error{'s' * (fixed_count != 1)}.", err=True)
-        return EXIT_CLEAN if exit_zero or not changed else EXIT_FINDINGS
+        return EXIT_CLEAN if exit_zero or not (changed or (project and project.texts)) else EXIT_FINDINGS
     if fix:
         if from_stdin:
             text = changed[0].fixed if changed else data.decode("utf-8", "surrogateescape")
             sys.stdout.write(text or "")
         else:
             for result in changed:
-                write_atomically(result.path, (result.fixed or "").encode(result.encoding))
+                if project is None or result.path not in project.texts:
+                    write_atomically(result.path, (result.fixed or "").encode(result.encoding))
+            if project is not None:
+                write_plan(project)
 
     out = click.echo if not (fix and from_stdin) else (lambda text, nl=True: click.echo(text, nl=nl, err=True))
     if statistics:

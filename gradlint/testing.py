@@ -44,8 +44,15 @@ def examples() -> Iterator[tuple[str, type[Rule], Valid | Invalid]]:
 
 
 def rule_findings(rule: type[Rule], code: str, path: str, options: Mapping[str, Any]) -> list[Finding]:
-    result = engine_for(rule, options).check_text(code, example_info(path))
-    return [finding for finding in result.findings if finding.code == rule.code]
+    engine = engine_for(rule, options)
+    result = engine.check_text(code, example_info(path))
+    findings = [finding for finding in result.findings if finding.code == rule.code]
+    if rule.PROJECT:
+        # The example is a one-file project: its facts go through the reduce step.
+        facts = {path: result.facts[rule.code]} if result.facts.get(rule.code) else {}
+        findings += rule.reduce(facts, engine.settings)
+        findings.sort(key=lambda finding: finding.sort_key)
+    return findings
 
 
 def check_example(rule: type[Rule], example: Valid | Invalid) -> None:

@@ -1,0 +1,162 @@
+"""GL004 duplicated-constant: the multi-file fixture, the project-wide fix, caching, options."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from gradlint import project_fixes
+from gradlint.config import load_settings
+from gradlint.discovery import discover
+from gradlint.project_fixes import plan_project_fixes, write_plan
+from gradlint.rules._constant_facts import collect
+from gradlint.rules.gl004_duplicated_constant import constants_module_path
+from gradlint.runner import RunOptions, _Worker, run_paths
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "fixtures" / "gl004"
+EXPECTED = ROOT / "fixtures" / "fixes" / "gl004"
+EXPECT = re.compile(r"#\s*expect:\s*GL004")
+
+
+def _run(project: Path, **options: object):
+    settings = load_settings(project / "pyproject.toml")
+    files = discover([str(project)], settings)
+    return settings, run_paths(files, settings, RunOptions(jobs=1, use_cache=False, **options))  # type: ignore[arg-type]
+
+
+def _expected_lines(project: Path) -> set[tuple[str, int]]:
+    found = set()
+    for path in project.rglob("*.py"):
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if EXPECT.search(line):
+                found.add((path.resolve().as_posix(), number))
+    return found
+
+
+def test_fixture_reports_every_planted_duplicate_and_no_lookalike() -> None:
+    _, run = _run(FIXTURE)
+    findings = [f for f in run.findings if f.code == "GL004"]
+    reported = {(Path(f.path).resolve().as_posix(), f.location.row) for f in findings}
+    assert reported == _expected_lines(FIXTURE)
+    for finding in findings:
+        assert "also at " in finding.message
+        assert finding.fix is not None and finding.fix.applicability == "unsafe"
+    messages = {f.message for f in findings}
+    assert any("import `gradlint_runtime.constants.VANISHING_HEALTH_PENALTY`" in m for m in messages)
+    assert any("`telemetry.constants.CLIP_COEF`" in m for m in messages)
+
+
+def test_fix_produces_the_expected_project(tmp_path: Path) -> None:
+    copy = tmp_path / "project"
+    shutil.copytree(FIXTURE, copy)
+    settings, run = _run(copy, fix=True, unsafe_fixes=True)
+    plan = plan_project_fixes(run, settings, unsafe=True)
+    assert not plan.errors
+    write_plan(plan)
+    produced = {p.relative_to(copy).as_posix(): p.read_text() for p in copy.rglob("*.py")}
+    expected = {p.relative_to(EXPECTED).as_posix(): p.read_text() for p in EXPECTED.rglob("*.py")}
+    assert produced == expected
+    for text in produced.values():
+        cst.parse_module(text)
+    _, again = _run(copy)
+    assert not again.findings
+    code = "import telemetry.collectors, telemetry.monitor, telemetry.trainer, telemetry.constants"
+    subprocess.run([sys.executable, "-c", code], cwd=copy, check=True)
+
+
+def test_fix_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    copy = tmp_path / "project"
+    shutil.copytree(FIXTURE, copy)
+    settings, run = _run(copy, fix=True, unsafe_fixes=True)
+    real = project_fixes._rewrite
+
+    def broken(path: str, text: str, items):  # type: ignore[no-untyped-def]
+        fixed = real(path, text, items)
+        return fixed + "\ndef broken(:\n" if path.endswith("monitor.py") else fixed
+
+    monkeypatch.setattr(project_fixes, "_rewrite", broken)
+    plan = plan_project_fixes(run, settings, unsafe=True)
+    assert plan.errors and not plan.texts
+    assert not (copy / "telemetry" / "constants.py").exists()
+
+
+def test_safe_fix_mode_does_not_touch_gl004(tmp_path: Path) -> None:
+    copy = tmp_path / "project"
+    shutil.copytree(FIXTURE, copy)
+    settings, run = _run(copy, fix=True)
+    assert not plan_project_fixes(run, settings, unsafe=False).texts
+
+
+def test_facts_are_cached_per_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    copy = tmp_path / "project"
+    shutil.copytree(FIXTURE, copy)
+    settings = replace(load_settings(copy / "pyproject.toml"), root=str(tmp_path))
+    files = discover([str(copy)], settings)
+    first = run_paths(files, settings, RunOptions(jobs=1))
+    calls: list[str] = []
+    real = _Worker.process_bytes
+
+    def counting(self, path: str, data: bytes):  # type: ignore[no-untyped-def]
+        calls.append(path)
+        return real(self, path, data)
+
+    monkeypatch.setattr(_Worker, "process_bytes", counting)
+    trainer = copy / "telemetry" / "trainer.py"
+    trainer.write_text(trainer.read_text() + "\n# touched\n")
+    second = run_paths(files, settings, RunOptions(jobs=1))
+    assert [Path(p).name for p in calls] == ["trainer.py"]
+    assert [(f.path, f.location) for f in second.findings] == [(f.path, f.location) for f in first.findings]
+
+
+def test_facts_are_json_and_record_noqa() -> None:
+    source = "if grad_norm > 100.0:  # noqa: GL004\n    pass\nif (\n    grad_norm\n    > 100.0\n):  # noqa\n    pass\n"
+    facts = collect(source)
+    assert facts is not None and json.loads(json.dumps(facts)) == facts
+    assert [fact["q"] for fact in facts] == [True, False]
+    assert facts[1]["s"] == 3 and facts[1]["l"] == 5
+
+
+def test_constants_module_places_are_not_reported(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.gradlint]\nconstants-module = "pkg.tuning"\n')
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "tuning.py").write_text("def f(x, clip_coef=0.25):\n    return x\n")
+    (tmp_path / "pkg" / "a.py").write_text("def g(x, clip_coef=0.25):\n    return x\n")
+    _, run = _run(tmp_path)
+    assert not run.findings
+    (tmp_path / "pkg" / "b.py").write_text("def h(x, clip_coef=0.25):\n    return x\n")
+    _, run = _run(tmp_path)
+    assert sorted(Path(f.path).name for f in run.findings) == ["a.py", "b.py"]
+
+
+def test_constants_module_path_src_layout(tmp_path: Path) -> None:
+    (tmp_path / "src" / "pkg").mkdir(parents=True)
+    assert constants_module_path("pkg.constants", str(tmp_path)) == os.path.join(
+        str(tmp_path), "src", "pkg", "constants.py"
+    )
+    (tmp_path / "pkg").mkdir()
+    assert constants_module_path("pkg.constants", str(tmp_path)) == os.path.join(
+        str(tmp_path), "pkg", "constants.py"
+    )
+
+
+def test_runtime_constants_can_be_turned_off(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.gradlint]\nuse-runtime-constants = false\n")
+    (tmp_path / "a.py").write_text("health -= vanishing_ratio * 0.5\n")
+    (tmp_path / "b.py").write_text("score -= vanishing_ratio * 0.5\n")
+    settings, run = _run(tmp_path, fix=True, unsafe_fixes=True)
+    plan = plan_project_fixes(run, settings, unsafe=True)
+    assert not plan.errors
+    constants = plan.texts[os.path.relpath(tmp_path / "constants.py") if not os.path.relpath(tmp_path).startswith("..") else str(tmp_path / "constants.py")]
+    assert "VANISHING_HEALTH_PENALTY = 0.5" in constants
+    assert "from constants import VANISHING_HEALTH_PENALTY" in plan.texts[str(tmp_path / "a.py")]

@@ -175,6 +175,10 @@ def _check(
             click.echo(_unified_diff(path, original, text), nl=False)
         if output_format == "text":
             click.echo(f"Would fix {fixed_count} error{'s' * (fixed_count != 1)}.", err=True)
+        for error in run.internal_errors:
+            click.echo(f"gradlint: error: {error}", err=True)
+        if run.internal_errors:
+            return EXIT_ERROR
         return EXIT_CLEAN if exit_zero or not (changed or (project and project.texts)) else EXIT_FINDINGS
     if fix:
         if from_stdin:
@@ -195,6 +199,11 @@ def _check(
         out(summary(run, fixed=fixed_count, fixing=fix, unsafe=unsafe_fixes), nl=False)
     else:
         out(REPORTERS[output_format](run), nl=False)
+    for error in run.internal_errors:
+        click.echo(f"gradlint: error: {error}", err=True)
+    if run.internal_errors:
+        # The other files were checked and reported, but this run is not a clean verdict.
+        return EXIT_ERROR
     if exit_zero or not run.findings:
         return EXIT_CLEAN
     return EXIT_FINDINGS

@@ -22,10 +22,15 @@ from gradlint.context import ContextTracker, FileContext, FileInfo
 from gradlint.discovery import relative_to_root, spec_for
 from gradlint.findings import PARSE_ERROR_CODE, Edit, FileResult, Finding, FixInfo, Location
 from gradlint.rule import Fix, Report, Rule
+from gradlint.prescreen import AstScreen, screen
 from gradlint.rules import all_rules
 from gradlint.suppression import ALL, file_suppressions, is_suppressed, line_suppressions
 
 MAX_FIX_ROUNDS = 10
+
+
+class RuleCrash(Exception):
+    """A rule raised while checking a file: reported for that file, the run goes on (exit 2)."""
 
 
 class FixError(Exception):
@@ -69,6 +74,8 @@ class Engine:
         # stdlib ``ast``): they never need the libcst parse.
         self.source_rules = [rule for rule in self.rules if hasattr(rule, "facts_from_source")]
         self.rules = [rule for rule in self.rules if rule not in self.source_rules]
+        # Off only in the test that proves the prescreen never changes findings.
+        self.use_prescreen = True
         self._holder: list[FileContext] = []
         self._enter = ContextTracker(self._holder, enter=True)
         self._exit = ContextTracker(self._holder, enter=False)
@@ -90,6 +97,20 @@ class Engine:
             if rule.code in codes and rule.wants_file(info) and rule.may_match(text)
         ]
 
+    def _screen(
+        self, text: str, info: FileInfo, codes: frozenset[str]
+    ) -> tuple[AstScreen | Finding, list[Rule]]:
+        """The stdlib parse (or its GL000) and the libcst rules the screen still wants."""
+        screened = screen(text, info.path)
+        if isinstance(screened, SyntaxError):
+            location = Location(screened.lineno or 1, screened.offset or 1)
+            return parse_error(info.path, f"SyntaxError: {screened.msg}", location), []
+        if not self.use_prescreen:
+            return screened, self._rules_for(info, text, codes)
+        return screened, [
+            rule for rule in self._rules_for(info, text, codes) if rule.prescreen(screened)
+        ]
+
     # -- analysis ------------------------------------------------------------------------
 
     def _analyse(self, text: str, info: FileInfo, rules: list[Rule]) -> _Analysis:
@@ -105,16 +126,22 @@ class Engine:
         ctx = FileContext(info, text, module)
         ctx.imports.add_module_level(module)
         self._holder[:] = [ctx]
-        for rule in rules:
-            rule.begin_file(ctx)
-        cst.visit_batched(module, [self._enter, *rules, self._exit])
-        reports: list[Report] = []
-        for rule in rules:
-            rule.end_file()
-            reports.extend(rule.reports)
-            rule.reports = []
-            rule.ctx = None
-        self._holder.clear()
+        try:
+            for rule in rules:
+                rule.begin_file(ctx)
+            cst.visit_batched(module, [self._enter, *rules, self._exit])
+            reports: list[Report] = []
+            for rule in rules:
+                rule.end_file()
+                reports.extend(rule.reports)
+        except Exception as error:  # noqa: BLE001 - one file's crash must not end the run
+            codes = ", ".join(rule.code for rule in rules)
+            raise RuleCrash(f"{info.path}: a rule ({codes}) crashed: {type(error).__name__}: {error}") from error
+        finally:
+            for rule in rules:
+                rule.reports = []
+                rule.ctx = None
+            self._holder.clear()
         return _Analysis(module, reports, ctx.facts, ctx=ctx)
 
     def _place(
@@ -139,19 +166,17 @@ class Engine:
         """All findings (and project facts) for one file's text."""
         result = FileResult(info.path)
         codes = self.codes_for(info, text)
-        parsed = False
+        screened, rules = self._screen(text, info, codes)
+        if isinstance(screened, Finding):
+            if PARSE_ERROR_CODE in codes:
+                result.findings.append(screened)
+            return result
         for rule in self.source_rules:
             if rule.code in codes and rule.wants_file(info) and rule.may_match(text):
-                facts = rule.facts_from_source(text, info)  # type: ignore[attr-defined]
-                parsed = parsed or facts is not None
+                facts = rule.facts_from_source(text, info, screened.tree)  # type: ignore[attr-defined]
                 if facts:
                     result.facts[rule.code] = facts
-        rules = self._rules_for(info, text, codes)
         if not rules:
-            if PARSE_ERROR_CODE in codes and not parsed:
-                error = syntax_error(text, info.path)
-                if error is not None:
-                    result.findings.append(error)
             return result
         analysis = self._analyse(text, info, rules)
         if analysis.error is not None:
@@ -204,8 +229,8 @@ class Engine:
         dropped: set[tuple[str, str, int, int]] = set()
         codes = self.codes_for(info, text)
         for _ in range(MAX_FIX_ROUNDS):
-            rules = self._rules_for(info, text, codes)
-            if not rules:
+            screened, rules = self._screen(text, info, codes)
+            if isinstance(screened, Finding) or not rules:
                 break
             analysis = self._analyse(text, info, rules)
             if analysis.module is None or not analysis.reports:

@@ -99,3 +99,4 @@ class FileResult:
     fixed_count: int = 0
     fix_errors: list[str] = field(default_factory=list)
     skipped: str | None = None
+    internal_error: str | None = None

@@ -17,6 +17,7 @@ from gradlint.findings import Applicability, Finding
 
 if TYPE_CHECKING:
     from gradlint.context import FileContext, FileInfo
+    from gradlint.prescreen import AstScreen
 
 VisitorMethod = Callable[[cst.CSTNode], None]
 
@@ -163,6 +164,14 @@ class Rule(cst.BatchableCSTVisitor):
     @classmethod
     def docstring(cls) -> str:
         return cls.__doc__ or ""
+
+    def prescreen(self, screen: AstScreen) -> bool:
+        """Whether the file's stdlib ``ast`` shows a candidate; only then is libcst run.
+
+        Must never return False for a file the rule would report: it is an optimisation,
+        and a test compares findings with and without it.
+        """
+        return True
 
     def wants_file(self, info: FileInfo) -> bool:
         """Whether to run on this file at all (decided from its path, before parsing)."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from gradlint.cache import Cache
 from gradlint.config import Settings
 from gradlint.context import describe_file
-from gradlint.engine import Engine, parse_error
+from gradlint.engine import Engine, RuleCrash, parse_error
 from gradlint.findings import FileResult, Finding, Location
 from gradlint.rules import all_rules
 from gradlint.source import UndecodableSource, decode
@@ -38,6 +38,10 @@ class RunOptions:
 class RunResult:
     results: list[FileResult]
     findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def internal_errors(self) -> list[str]:
+        return [r.internal_error for r in self.results if r.internal_error]
 
     @property
     def warnings(self) -> list[str]:
@@ -84,11 +88,17 @@ class _Worker:
             if cached is not None:
                 return cached
         result = self.process_bytes(path, data)
-        if self.cache is not None and key is not None:
+        if self.cache is not None and key is not None and result.internal_error is None:
             self.cache.put(key, result)
         return result
 
     def process_bytes(self, path: str, data: bytes) -> FileResult:
+        try:
+            return self._process_bytes(path, data)
+        except RuleCrash as error:
+            return FileResult(path, internal_error=str(error))
+
+    def _process_bytes(self, path: str, data: bytes) -> FileResult:
         try:
             source = decode(data)
         except UndecodableSource as error:

@@ -374,13 +374,18 @@ class _Collector:
 
 
 def collect(
-    source: str, words: dict[str, str] | None = None, trigger: re.Pattern[str] | None = None
+    source: str,
+    words: dict[str, str] | None = None,
+    trigger: re.Pattern[str] | None = None,
+    *,
+    tree: ast.Module | None = None,
 ) -> list[dict[str, Any]] | None:
     """Facts of one module's source; ``None`` when it does not parse (GL000 reports that)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+    if tree is None:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
     collector = _Collector(source, words or ROLE_WORDS, trigger or TEXT_TRIGGER)
     try:
         collector.body(tree.body, "module", None)

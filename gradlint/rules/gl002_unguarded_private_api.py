@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import re
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ import libcst as cst
 
 from gradlint.context import FileContext, FileInfo
 from gradlint.names import attribute_chain, dotted_name
+from gradlint.prescreen import AstScreen
 from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, Option, Rule, Valid
 from gradlint.rules._private_api_table import RUNTIME, public_equivalent
 
@@ -384,6 +386,44 @@ class UnguardedPrivateApi(Rule):
         self._runtime: str = self.options["runtime-module"]
 
     # -- per-file state ------------------------------------------------------------------
+
+    def prescreen(self, screen: AstScreen) -> bool:
+        """A private torch name is imported, reached through an import, or fetched by getattr."""
+        for node in screen.nodes(ast.Import, ast.ImportFrom):
+            if isinstance(node, ast.Import):
+                if any(
+                    alias.asname and alias.name.startswith("torch.") and _has_private_part(alias.name)
+                    for alias in node.names
+                ):
+                    return True
+            elif not node.level and node.module and node.module.split(".", 1)[0] == "torch":
+                if _has_private_part(node.module) or any(
+                    _is_private(alias.name) for alias in node.names
+                ):
+                    return True
+        for node in screen.nodes(ast.Attribute):
+            if _is_private(node.attr):
+                qualified = screen.resolve(node)
+                if (
+                    qualified is not None
+                    and qualified.startswith("torch.")
+                    and not qualified.startswith("torch.ops.")
+                    and _has_private_part(qualified)
+                ):
+                    return True
+        for node in screen.nodes(ast.Call):
+            if (
+                isinstance(node.func, ast.Name)
+                and node.func.id == "getattr"
+                and len(node.args) == 2
+                and isinstance(node.args[1], ast.Constant)
+                and isinstance(node.args[1].value, str)
+                and _is_private(node.args[1].value)
+            ):
+                owner = screen.resolve(node.args[0])
+                if owner is not None and owner.split(".", 1)[0] == "torch":
+                    return True
+        return False
 
     def wants_file(self, info: FileInfo) -> bool:
         return info.package not in _TORCH_OWN_PACKAGES

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 import functools
 import os
 import re
@@ -213,10 +215,12 @@ class DuplicatedConstant(Rule):
     def wants_file(self, info: FileInfo) -> bool:
         return bool(self.options["include-tests"]) or not info.is_test_file
 
-    def facts_from_source(self, text: str, info: FileInfo) -> list[dict[str, Any]] | None:
+    def facts_from_source(
+        self, text: str, info: FileInfo, tree: ast.Module | None = None
+    ) -> list[dict[str, Any]] | None:
         """The engine calls this instead of a libcst pass: facts come from the stdlib ``ast``
-        (``None`` when the text does not parse)."""
-        return collect(text, self._words, self._trigger)
+        tree it already parsed (``None`` when the text does not parse)."""
+        return collect(text, self._words, self._trigger, tree=tree)
 
     @classmethod
     def reduce(cls, facts: Mapping[str, list[Any]], settings: Any) -> list[Finding]:

@@ -1,0 +1,79 @@
+"""Speed levers must never change findings: text triggers, the ast prescreen, the cache,
+the process pool. Each is switched off in turn and the findings compared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gradlint.config import Settings
+from gradlint.context import describe_file
+from gradlint.engine import Engine
+from gradlint.rule import Rule
+from gradlint.rules import all_rules
+from gradlint.source import decode
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = sorted(
+    p for p in (ROOT / "fixtures").rglob("*.py") if "fixes" not in p.relative_to(ROOT / "fixtures").parts
+)
+
+
+def _findings(engine: Engine) -> list[tuple[str, int, int, str, str]]:
+    found = []
+    for path in FILES:
+        source = decode(path.read_bytes())
+        result = engine.check_text(source.text, describe_file(str(path)))
+        found.extend(
+            (f.path, f.location.row, f.location.column, f.code, f.message) for f in result.findings
+        )
+    return sorted(found)
+
+
+@pytest.fixture(scope="module")
+def baseline() -> list[tuple[str, int, int, str, str]]:
+    found = _findings(Engine(Settings(root=str(ROOT))))
+    assert found, "the fixtures must produce findings for this comparison to mean anything"
+    return found
+
+
+def test_fixture_corpus_is_not_empty() -> None:
+    assert len(FILES) > 10
+
+
+def test_prescreen_does_not_change_findings(baseline) -> None:
+    engine = Engine(Settings(root=str(ROOT)))
+    engine.use_prescreen = False
+    assert _findings(engine) == baseline
+
+
+def test_text_triggers_do_not_change_findings(baseline, monkeypatch) -> None:
+    for rule in all_rules():
+        monkeypatch.setattr(rule, "may_match", classmethod(lambda cls, text: True))
+    engine = Engine(Settings(root=str(ROOT)))
+    engine.use_prescreen = False
+    assert _findings(engine) == baseline
+
+
+def test_a_crashing_rule_fails_one_file_and_the_run_goes_on(tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from gradlint.cli import main
+
+    (tmp_path / "a.py").write_text("import torch\nx = torch._foreach_norm(g)\n")
+    (tmp_path / "b.py").write_text("import torch\nboom = torch._C._foo()\n")
+    gl002 = next(rule for rule in all_rules() if rule.code == "GL002")
+    original = gl002.visit_Attribute
+
+    def visit_attribute(self: Rule, node) -> None:  # type: ignore[no-untyped-def]
+        if self.ctx is not None and self.ctx.path.endswith("b.py"):
+            raise RuntimeError("simulated rule bug")
+        original(self, node)
+
+    monkeypatch.setattr(gl002, "visit_Attribute", visit_attribute)
+    monkeypatch.setattr(Rule, "_visitor_names_cache", {})
+    result = CliRunner().invoke(main, ["check", "--no-cache", "-j1", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "a.py:2:5: GL002" in result.output
+    assert "simulated rule bug" in result.output

@@ -13,7 +13,8 @@ from typing import Any
 
 from gradlint import __version__
 from gradlint.findings import PARSE_ERROR_CODE
-from gradlint.rules import all_codes, all_rules
+from gradlint import registry
+from gradlint.registry import all_codes
 
 DEFAULT_EXCLUDE = (
     ".bzr", ".direnv", ".eggs", ".git", ".git-rewrite", ".hg", ".ipynb_checkpoints",
@@ -22,6 +23,7 @@ DEFAULT_EXCLUDE = (
     "_build", "buck-out", "build", "dist", "node_modules", "site-packages", "venv",
 )
 DEFAULT_MAX_FILE_SIZE = 1024 * 1024
+DEFAULT_CACHE_DIR = ".gradlint_cache"
 
 
 class ConfigError(Exception):
@@ -41,7 +43,7 @@ class Settings:
     extend_exclude: tuple[str, ...] = ()
     respect_gitignore: bool = True
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
-    cache_dir: str = ".gradlint_cache"
+    cache_dir: str = DEFAULT_CACHE_DIR
     options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -53,7 +55,7 @@ class Settings:
     def fingerprint(self) -> str:
         """Changes whenever a setting that affects findings changes (for the cache)."""
         payload = json.dumps(
-            [__version__, sorted(self.enabled_codes), self.per_file_ignores,
+            [__version__, registry.source_stamp(), sorted(self.enabled_codes), self.per_file_ignores,
              sorted((k, repr(v)) for k, v in self.options.items())],
             sort_keys=True,
         )
@@ -83,7 +85,7 @@ _CORE_KEYS = {
 
 
 def _rule_options() -> dict[str, Any]:
-    return {option.name: option for rule in all_rules() for option in rule.OPTIONS}
+    return registry.rule_options()
 
 
 def find_config(paths: Sequence[str]) -> Path | None:
@@ -111,10 +113,24 @@ def _string_list(table: Mapping[str, Any], key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+_snapshots = True
+
+
+def registry_snapshots_enabled(enabled: bool | None = None) -> bool:
+    """Whether config loading may keep the rules' metadata snapshot in the cache directory."""
+    global _snapshots
+    if enabled is not None:
+        _snapshots = enabled
+    return _snapshots
+
+
 def load_settings(config_file: Path | None) -> Settings:
     """Read and validate a config file; defaults when there is none."""
     if config_file is None:
-        return Settings(root=str(Path.cwd()))
+        settings = Settings(root=str(Path.cwd()))
+        if registry_snapshots_enabled():
+            registry.use_snapshot_dir(os.path.join(settings.root, settings.cache_dir))
+        return settings
     try:
         data = tomllib.loads(config_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
@@ -129,6 +145,9 @@ def load_settings(config_file: Path | None) -> Settings:
 
 
 def settings_from_table(table: Mapping[str, Any], *, root: str, config_file: str | None) -> Settings:
+    cache_dir = table.get("cache-dir", DEFAULT_CACHE_DIR)
+    if isinstance(cache_dir, str) and registry_snapshots_enabled():
+        registry.use_snapshot_dir(os.path.join(root, cache_dir))
     rule_options = _rule_options()
     for key in table:
         if key not in _CORE_KEYS and key not in rule_options:

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import functools
-import os
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
+from gradlint.fileinfo import FileInfo, describe_file
 from gradlint.names import ImportTable, binds_locally
 
+__all__ = ["ContextTracker", "FileContext", "FileInfo", "describe_file"]
+
 _STATEMENT_TYPES = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
-
-
-@dataclass(frozen=True, slots=True)
-class FileInfo:
-    """What is known about a file from its path alone, before it is read or parsed."""
-
-    path: str
-    package: str | None
-    is_test_file: bool
 
 
 @dataclass(slots=True)
@@ -138,36 +130,3 @@ class ContextTracker(cst.BatchableCSTVisitor):
     def _add_import(self, node: cst.Import | cst.ImportFrom) -> None:
         self._holder[0].imports.add(node)
 
-
-_TEST_DIRS = frozenset({"tests", "test"})
-
-
-@functools.lru_cache(maxsize=4096)
-def _top_package(directory: str) -> str | None:
-    """The top-level package a directory belongs to (walking up ``__init__.py`` files)."""
-    package = None
-    current = directory
-    # A stub-only package (torch/_C/__init__.pyi) is a package too.
-    while os.path.isfile(os.path.join(current, "__init__.py")) or os.path.isfile(
-        os.path.join(current, "__init__.pyi")
-    ):
-        package = os.path.basename(current)
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    return package
-
-
-def describe_file(path: str) -> FileInfo:
-    """Build a :class:`FileInfo` from a path (display path kept as given)."""
-    absolute = os.path.abspath(path)
-    name = os.path.basename(absolute)
-    parts = set(absolute.replace(os.sep, "/").split("/")[:-1])
-    is_test = (
-        name.startswith("test_")
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-        or bool(parts & _TEST_DIRS)
-    )
-    return FileInfo(path=path, package=_top_package(os.path.dirname(absolute)), is_test_file=is_test)

@@ -20,7 +20,7 @@ from libcst.metadata import CodeRange
 from gradlint.config import Settings, expand_codes
 from gradlint.context import ContextTracker, FileContext, FileInfo
 from gradlint.discovery import relative_to_root, spec_for
-from gradlint.findings import PARSE_ERROR_CODE, Edit, FileResult, Finding, FixInfo, Location
+from gradlint.findings import PARSE_ERROR_CODE, Edit, FileResult, Finding, FixInfo, Location, parse_error
 from gradlint.rule import Fix, Report, Rule
 from gradlint.prescreen import AstScreen, screen
 from gradlint.rules import all_rules
@@ -56,8 +56,6 @@ class _Placed:
     suppressed: bool
 
 
-def parse_error(path: str, message: str, location: Location) -> Finding:
-    return Finding(path, PARSE_ERROR_CODE, message, location, location)
 
 
 class Engine:

@@ -100,3 +100,8 @@ class FileResult:
     fix_errors: list[str] = field(default_factory=list)
     skipped: str | None = None
     internal_error: str | None = None
+
+
+def parse_error(path: str, message: str, location: Location) -> Finding:
+    """A GL000 finding: the file could not be read, decoded or parsed."""
+    return Finding(path, PARSE_ERROR_CODE, message, location, location)

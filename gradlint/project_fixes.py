@@ -20,12 +20,12 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from gradlint.config import Settings
 from gradlint.discovery import display_path
-from gradlint.rules.gl004_duplicated_constant import (
-    DuplicatedConstant,
+from gradlint.rules._constant_groups import (
     Group,
     constants_module_path,
     duplicate_groups,
 )
+from gradlint.rules.gl004_duplicated_constant import DuplicatedConstant
 from gradlint.source import UndecodableSource, decode
 
 CONSTANTS_DOCSTRING = (

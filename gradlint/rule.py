@@ -14,37 +14,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import libcst as cst
 
 from gradlint.findings import Applicability, Finding
+from gradlint.options import Option
+
+__all__ = ["NO_FIX", "Fix", "ImportSpec", "Invalid", "Option", "Report", "Rule", "Valid"]
 
 if TYPE_CHECKING:
     from gradlint.context import FileContext, FileInfo
     from gradlint.prescreen import AstScreen
 
 VisitorMethod = Callable[[cst.CSTNode], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Option:
-    """A rule option, read from ``[tool.gradlint]`` under its ``name``."""
-
-    name: str
-    default: Any
-    doc: str
-    kind: type = str
-    item_kind: type | None = None
-
-    def validate(self, value: Any) -> Any:
-        """Return the value if it has the declared type, else raise ``ValueError``."""
-        if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, self.kind) or (self.kind is int and isinstance(value, bool)):
-            raise ValueError(f"expected {self.kind.__name__}, got {type(value).__name__}")
-        if self.item_kind is not None:
-            for item in value:
-                if not isinstance(item, self.item_kind):
-                    raise ValueError(
-                        f"expected a list of {self.item_kind.__name__}, got {item!r}"
-                    )
-        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +100,13 @@ class Rule(cst.BatchableCSTVisitor):
     INVALID: ClassVar[Sequence[Invalid]] = ()
     # A cheap text test: files it rejects cannot produce a finding and are not parsed.
     TRIGGER: ClassVar[re.Pattern[str] | None] = None
-    # Project rules record facts per file (``record_fact``) and report in ``reduce``.
+    # Project rules record facts per file (``record_fact``) and report in ``reduce``;
+    # REDUCER names a function that does the same without importing libcst ("module:function"),
+    # so a run served from the cache never imports the rules.
     PROJECT: ClassVar[bool] = False
+    REDUCER: ClassVar[str | None] = None
+    # Whether the rule offers fixes; by default, whether an INVALID example pins a fix.
+    FIXABLE: ClassVar[bool | None] = None
 
     _visitor_names_cache: ClassVar[dict[type, tuple[str, ...]]] = {}
 

@@ -7,14 +7,17 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from gradlint.cache import Cache
 from gradlint.config import Settings
-from gradlint.context import describe_file
-from gradlint.engine import Engine, RuleCrash, parse_error
-from gradlint.findings import FileResult, Finding, Location
-from gradlint.rules import all_rules
+from gradlint.fileinfo import describe_file
+from gradlint.findings import FileResult, Finding, Location, parse_error
+from gradlint.registry import reducer, rule_metas
 from gradlint.source import UndecodableSource, decode
+
+if TYPE_CHECKING:
+    from gradlint.engine import Engine
 
 # Below this many files a pool costs more to start than it saves.
 MIN_FILES_PER_WORKER = 8
@@ -51,12 +54,12 @@ class RunResult:
 
 
 class _Worker:
-    """Per-process state: the engine (with its rules) and the cache, built once."""
+    """Per-process state: the engine (with its rules, built once, on first need) and the cache."""
 
     def __init__(self, settings: Settings, options: RunOptions) -> None:
         self.settings = settings
         self.options = options
-        self.engine = Engine(settings, want_edits=options.want_edits)
+        self._engine: Engine | None = None
         self.cache = (
             Cache(
                 os.path.join(settings.root, settings.cache_dir),
@@ -67,7 +70,17 @@ class _Worker:
             else None
         )
 
-    def process_path(self, path: str) -> FileResult:
+    @property
+    def engine(self) -> Engine:
+        # Imported here: a run served entirely from the cache never loads libcst.
+        if self._engine is None:
+            from gradlint.engine import Engine
+
+            self._engine = Engine(self.settings, want_edits=self.options.want_edits)
+        return self._engine
+
+    def read(self, path: str) -> bytes | FileResult:
+        """The file's bytes, or the result that explains why there are none."""
         try:
             size = os.path.getsize(path)
             if size > self.settings.max_file_size:
@@ -77,22 +90,31 @@ class _Worker:
                     f"({self.settings.max_file_size} bytes)",
                 )
             with open(path, "rb") as stream:
-                data = stream.read()
+                return stream.read()
         except OSError as error:
             reason = error.strerror or str(error)
             return FileResult(path, [parse_error(path, f"cannot read file: {reason}", Location(1, 1))])
-        key = None
-        if self.cache is not None:
-            key = self.cache.key(path, data)
-            cached = self.cache.get(key, path)
-            if cached is not None:
-                return cached
+
+    def cached(self, path: str, data: bytes) -> FileResult | None:
+        if self.cache is None:
+            return None
+        return self.cache.get(self.cache.key(path, data), path)
+
+    def process_path(self, path: str) -> FileResult:
+        data = self.read(path)
+        if isinstance(data, FileResult):
+            return data
+        hit = self.cached(path, data)
+        if hit is not None:
+            return hit
         result = self.process_bytes(path, data)
-        if self.cache is not None and key is not None and result.internal_error is None:
-            self.cache.put(key, result)
+        if self.cache is not None and result.internal_error is None:
+            self.cache.put(self.cache.key(path, data), result)
         return result
 
     def process_bytes(self, path: str, data: bytes) -> FileResult:
+        from gradlint.engine import RuleCrash
+
         try:
             return self._process_bytes(path, data)
         except RuleCrash as error:
@@ -137,20 +159,36 @@ def default_jobs() -> int:
 
 
 def run_paths(files: Sequence[str], settings: Settings, options: RunOptions) -> RunResult:
-    """Check (or fix) ``files``; results come back sorted by path whatever the job count."""
+    """Check (or fix) ``files``; results come back sorted by path whatever the job count.
+
+    Cache hits are served in this process first; only the misses go to the engine, in a
+    process pool when there are enough of them to pay for its start-up.
+    """
+    main = _Worker(settings, options)
+    results: list[FileResult] = []
+    misses: list[str] = []
+    for path in files:
+        if main.cache is None:
+            misses.append(path)
+            continue
+        data = main.read(path)
+        hit = data if isinstance(data, FileResult) else main.cached(path, data)
+        if hit is None:
+            misses.append(path)
+        else:
+            results.append(hit)
     jobs = options.jobs or default_jobs()
-    jobs = max(1, min(jobs, len(files) // MIN_FILES_PER_WORKER or 1))
+    jobs = max(1, min(jobs, len(misses) // MIN_FILES_PER_WORKER or 1))
     if jobs == 1:
-        worker = _Worker(settings, options)
-        results = [worker.process_path(path) for path in files]
+        results.extend(main.process_path(path) for path in misses)
     else:
         # Largest files first, so no worker is left with a big file at the end.
-        order = sorted(files, key=_size, reverse=True)
+        order = sorted(misses, key=_size, reverse=True)
         chunksize = max(1, min(8, len(order) // (jobs * 16)))
         with ProcessPoolExecutor(
             max_workers=jobs, initializer=_init_worker, initargs=(settings, options)
         ) as pool:
-            results = list(pool.map(_process_in_worker, order, chunksize=chunksize))
+            results.extend(pool.map(_process_in_worker, order, chunksize=chunksize))
     return finish(results, settings)
 
 
@@ -169,10 +207,10 @@ def finish(results: list[FileResult], settings: Settings) -> RunResult:
     results.sort(key=lambda r: r.path)
     findings = [finding for result in results for finding in result.findings]
     enabled = settings.enabled_codes
-    for rule_class in all_rules():
-        if rule_class.code in enabled and rule_class.PROJECT:
-            facts = {r.path: r.facts[rule_class.code] for r in results if r.facts.get(rule_class.code)}
-            findings.extend(rule_class.reduce(facts, settings))
+    for meta in rule_metas():
+        if meta.code in enabled and meta.reducer is not None:
+            facts = {r.path: r.facts[meta.code] for r in results if r.facts.get(meta.code)}
+            findings.extend(reducer(meta)(facts, settings))
     findings.sort(key=lambda finding: finding.sort_key)
     return RunResult(results, findings)
 

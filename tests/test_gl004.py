@@ -19,7 +19,7 @@ from gradlint.config import load_settings
 from gradlint.discovery import discover
 from gradlint.project_fixes import plan_project_fixes, write_plan
 from gradlint.rules._constant_facts import collect
-from gradlint.rules.gl004_duplicated_constant import constants_module_path
+from gradlint.rules._constant_groups import constants_module_path
 from gradlint.runner import RunOptions, _Worker, run_paths
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -77,3 +77,26 @@ def test_a_crashing_rule_fails_one_file_and_the_run_goes_on(tmp_path, monkeypatc
     assert result.exit_code == 2
     assert "a.py:2:5: GL002" in result.output
     assert "simulated rule bug" in result.output
+
+
+def test_a_run_served_from_the_cache_never_imports_libcst(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "pyproject.toml").write_text("[tool.gradlint]\n")
+    for index in range(3):
+        (tmp_path / f"m{index}.py").write_text("import torch\nn = torch._foreach_norm(g)\n")
+    probe = (
+        "import sys\n"
+        "from gradlint.cli import main\n"
+        "try:\n"
+        "    main(['check', '.'])\n"
+        "except SystemExit as exit:\n"
+        "    print('exit', exit.code)\n"
+        "print('libcst loaded:', 'libcst' in sys.modules)\n"
+    )
+    first = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
+    second = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
+    assert "exit 1" in first.stdout and "libcst loaded: True" in first.stdout
+    assert "exit 1" in second.stdout and "libcst loaded: False" in second.stdout, second.stdout + second.stderr
+    assert first.stdout.count("GL002") == second.stdout.count("GL002") == 3

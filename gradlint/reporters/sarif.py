@@ -8,15 +8,18 @@ from pathlib import Path
 from typing import Any
 
 from gradlint import __version__
-from gradlint.docs import rule_doc
 from gradlint.findings import PARSE_ERROR_CODE, Finding
-from gradlint.rules import PARSE_ERROR_SUMMARY, all_rules
+from gradlint.registry import PARSE_ERROR_SUMMARY
 from gradlint.runner import RunResult
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
 def _rules() -> list[dict[str, Any]]:
+    # The full rule docs need the rule classes (and libcst); SARIF output is worth that.
+    from gradlint.docs import rule_doc
+    from gradlint.rules import all_rules
+
     rules = [
         {
             "id": PARSE_ERROR_CODE,

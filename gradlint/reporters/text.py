@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from gradlint.findings import Finding
-from gradlint.rules import PARSE_ERROR_SUMMARY, rule_by_code
+from gradlint.registry import PARSE_ERROR_SUMMARY, meta_by_code
 from gradlint.runner import RunResult
 
 
@@ -44,7 +44,7 @@ def statistics(run: RunResult) -> str:
     fixable = Counter(finding.code for finding in run.findings if finding.fix is not None)
     lines = []
     for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        rule = rule_by_code(code)
+        rule = meta_by_code(code)
         name = rule.name if rule is not None else PARSE_ERROR_SUMMARY
         marker = "[*]" if fixable[code] else "   "
         lines.append(f"{count:>5}\t{code}\t{marker} {name}")

@@ -1,6 +1,8 @@
 """The rule registry: every public module in this package holds one rule class.
 
-Adding a rule means adding one file here; nothing else needs to be edited.
+Adding a rule means adding one file here; nothing else needs to be edited. The package itself
+stays light (no libcst until ``all_rules`` is called), so its private helper modules, such as
+GL004's reducer, can be imported on their own.
 """
 
 from __future__ import annotations
@@ -8,16 +10,22 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
+from typing import TYPE_CHECKING
 
 from gradlint.findings import PARSE_ERROR_CODE
-from gradlint.rule import Rule
+from gradlint.registry import PARSE_ERROR_SUMMARY
 
-PARSE_ERROR_SUMMARY = "File could not be read, decoded or parsed"
+if TYPE_CHECKING:
+    from gradlint.rule import Rule
+
+__all__ = ["PARSE_ERROR_SUMMARY", "all_codes", "all_rules", "rule_by_code"]
 
 
 @functools.cache
 def all_rules() -> tuple[type[Rule], ...]:
     """Every rule class, sorted by code."""
+    from gradlint.rule import Rule
+
     found: dict[str, type[Rule]] = {}
     for module_info in pkgutil.iter_modules(__path__):
         if module_info.name.startswith("_"):

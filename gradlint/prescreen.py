@@ -9,6 +9,7 @@ still wants are parsed with libcst. The ``ast`` parse doubles as the syntax chec
 from __future__ import annotations
 
 import ast
+import bisect
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -80,3 +81,33 @@ def screen(text: str, path: str) -> AstScreen | SyntaxError:
         failure.lineno, failure.offset = 1, 1
         return failure
     return AstScreen(tree, text)
+
+
+def lines_in_one_scope(screen: AstScreen, *groups: list[int]) -> bool:
+    """Whether one function (or the module-level code) has a line from every group.
+
+    Conservative on purpose: a function's span includes its nested functions, so a rule that
+    analyses one function at a time can only be wrongly kept, never wrongly skipped.
+    """
+    if not all(groups):
+        return False
+    spans = sorted(
+        (node.lineno, node.end_lineno or node.lineno)
+        for node in screen.nodes(ast.FunctionDef, ast.AsyncFunctionDef)
+    )
+    sorted_groups = [sorted(group) for group in groups]
+    for start, end in spans:
+        if all(_any_between(lines, start, end) for lines in sorted_groups):
+            return True
+    # Module-level code: lines outside every function.
+    outside = [[line for line in lines if not _inside(line, spans)] for lines in sorted_groups]
+    return all(outside)
+
+
+def _any_between(lines: list[int], start: int, end: int) -> bool:
+    index = bisect.bisect_left(lines, start)
+    return index < len(lines) and lines[index] <= end
+
+
+def _inside(line: int, spans: list[tuple[int, int]]) -> bool:
+    return any(start <= line <= end for start, end in spans)

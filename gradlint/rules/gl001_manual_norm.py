@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 import re
 from dataclasses import dataclass, field
 
@@ -9,6 +11,7 @@ import libcst as cst
 
 from gradlint.context import FileContext
 from gradlint.names import dotted_name
+from gradlint.prescreen import AstScreen, lines_in_one_scope
 from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, Option, Rule, Valid
 from gradlint.rules._norm_shapes import (
     ZERO,
@@ -18,6 +21,7 @@ from gradlint.rules._norm_shapes import (
     Term,
     as_root,
     code_of,
+    is_signal_identifier,
     number,
     strip_calls,
 )
@@ -119,6 +123,35 @@ class ManualNorm(Rule):
             doc="Module that fixes import runtime helpers from.",
         ),
     )
+
+    def prescreen(self, screen: AstScreen) -> bool:
+        """One scope holds a root, a power and a gradient/norm name (the stdlib ``ast``)."""
+        roots: list[int] = []
+        powers: list[int] = []
+        for node in screen.nodes(ast.BinOp):
+            if isinstance(node.op, ast.Pow):
+                powers.append(node.lineno)
+                if _ast_root_exponent(node.right):
+                    roots.append(node.lineno)
+            elif isinstance(node.op, ast.Mult) and _ast_same(node.left, node.right):
+                powers.append(node.lineno)
+        for node in screen.nodes(ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if name in ("sqrt", "sqrt_"):
+                roots.append(node.lineno)
+            elif name in ("pow", "pow_"):
+                powers.append(node.lineno)
+                if any(_ast_root_exponent(arg) for arg in node.args):
+                    roots.append(node.lineno)
+            elif name in ("square", "square_"):
+                powers.append(node.lineno)
+        if not roots or not powers:
+            return False
+        signals = [n.lineno for n in screen.nodes(ast.Name) if is_signal_identifier(n.id)]
+        signals += [n.lineno for n in screen.nodes(ast.Attribute) if is_signal_identifier(n.attr)]
+        signals += [n.lineno for n in screen.nodes(ast.arg) if is_signal_identifier(n.arg)]
+        return lines_in_one_scope(screen, roots, powers, signals)
 
     @classmethod
     def may_match(cls, text: str) -> bool:
@@ -532,3 +565,24 @@ def _is_trust_ratio(candidate: _Candidate, names: set[str], nodes: set[int]) -> 
             targets = _target_names(statement)
             return len(targets) == 1 and targets[0] in names
     return False
+
+
+def _ast_root_exponent(node: ast.expr) -> bool:
+    """``0.5`` or ``1 / p`` (any ``p``): the exponent of a root."""
+    if isinstance(node, ast.Constant) and node.value == 0.5:
+        return True
+    return (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Div)
+        and isinstance(node.left, ast.Constant)
+        and node.left.value == 1
+    )
+
+
+def _ast_same(left: ast.expr, right: ast.expr) -> bool:
+    """``x * x``: both operands spell the same non-literal expression."""
+    if type(left) is not type(right) or isinstance(left, ast.Constant):
+        return False
+    if isinstance(left, ast.Name):
+        return left.id == right.id  # type: ignore[attr-defined]
+    return ast.dump(left) == ast.dump(right)

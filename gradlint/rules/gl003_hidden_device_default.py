@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 import re
 from dataclasses import dataclass, field
 
@@ -9,6 +11,7 @@ import libcst as cst
 
 from gradlint.context import FileContext
 from gradlint.names import dotted_name
+from gradlint.prescreen import AstScreen
 from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, Option, Rule, Valid
 
 _DEVICE_LITERAL = re.compile(r"^(?:cpu|cuda|mps|xpu)(?::\d+)?$")
@@ -125,6 +128,18 @@ class HiddenDeviceDefault(Rule):
             doc="Module that fixes import runtime helpers from.",
         ),
     )
+
+    def prescreen(self, screen: AstScreen) -> bool:
+        """Some function has a ``device``/``*_device`` parameter with a literal device default."""
+        for node in screen.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
+            arguments = node.args  # type: ignore[attr-defined]
+            positional = [*arguments.posonlyargs, *arguments.args]
+            pairs = list(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
+            pairs += [(arg, default) for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults) if default is not None]
+            for arg, default in pairs:
+                if (arg.arg == "device" or arg.arg.endswith("_device")) and _ast_device_literal(default):
+                    return True
+        return False
 
     @classmethod
     def may_match(cls, text: str) -> bool:
@@ -371,3 +386,13 @@ def _is_docstring(statement: cst.BaseStatement) -> bool:
         and isinstance(statement.body[0], cst.Expr)
         and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
     )
+
+
+def _ast_device_literal(node: ast.expr) -> bool:
+    """``"cpu"``, ``"cuda:0"``... or ``torch.device("cpu")`` in the stdlib ``ast``."""
+    if isinstance(node, ast.Call) and node.args:
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        if name == "device":
+            node = node.args[0]
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(_DEVICE_LITERAL.match(node.value))

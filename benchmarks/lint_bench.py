@@ -123,7 +123,9 @@ def run(args: argparse.Namespace) -> list[Measure]:
     corpus = resolve_corpus(args.corpus)
     work = Path(tempfile.mkdtemp(prefix="gradlint-bench-"))
     try:
-        tree = work / "corpus"
+        # Keep the package's own name: gradlint treats torch's own source as torch's
+        # (GL002 exempts it), which it recognises by the top-level package name.
+        tree = work / "corpus" / corpus.name
         shutil.copytree(corpus, tree, ignore=shutil.ignore_patterns("__pycache__"))
         files = python_files(tree)
         size_mb = sum(p.stat().st_size for p in files) / 1e6

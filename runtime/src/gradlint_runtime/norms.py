@@ -1,0 +1,149 @@
+"""Public norms: a guarded ``foreach_norm`` and the overflow-safe ``norm`` / ``total_norm``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from . import _engine
+from ._inputs import TensorsOrParameters, gradients
+from ._kernels import foreach_norms
+
+
+def foreach_norm(tensors: Iterable[Tensor], ord: float = 2.0, dtype: torch.dtype | None = None) -> list[Tensor]:
+    """``torch._foreach_norm`` with a public fallback: same values, same dtypes.
+
+    A drop-in for the private op (gradlint's GL002 safe fix): the fused op runs where this
+    torch has it and it supports the arguments (``dtype=`` needs torch > 2.1), otherwise
+    ``torch.linalg.vector_norm`` per tensor, which computes the identical result. It keeps
+    torch's numerics, overflow included; use ``norm``/``total_norm`` for the safe ones.
+
+    Args:
+        tensors: the tensors to take norms of.
+        ord: the order, as for ``torch.linalg.vector_norm``.
+        dtype: accumulate and return in this dtype (``None``: the tensor's own).
+
+    Returns:
+        One 0-dim tensor per input tensor; ``[]`` for no tensors.
+    """
+    tensors = list(tensors)
+    if not tensors:
+        return []
+    return foreach_norms(tensors, ord, dtype, None)
+
+
+def check_order(norm_type: float) -> float:
+    """The order as a float; any p > 0, inf, -inf or 0 (NaN and negative p are rejected)."""
+    p = float(norm_type)
+    if math.isnan(p) or (p < 0 and p != -math.inf):
+        raise ValueError(f"norm_type must be > 0, 0, inf or -inf, got {norm_type!r}")
+    return p
+
+
+def result_dtype(grads: list[Tensor]) -> torch.dtype:
+    """float64 if any gradient is float64, else float32 (never a 16-bit result that overflows)."""
+    return torch.float64 if any(g.dtype == torch.float64 for g in grads) else torch.float32
+
+
+def total_norm_f64(
+    grads: list[Tensor],
+    p: float,
+    foreach: bool | None = None,
+    process_group: Any = None,
+    dtype: torch.dtype | None = None,
+) -> tuple[Tensor, Tensor]:
+    """(per-tensor norms, total norm), both float64, the total reduced over ``process_group``.
+
+    ``dtype`` is ``result_dtype(grads)`` when the caller already has it.
+    """
+    if process_group is not None:
+        from . import _distributed
+
+        empty_device = None if grads else _distributed.communication_device(process_group)
+        norms = _per_tensor(grads, p, foreach, empty_device)
+        return norms, _distributed.global_norm(norms, p, process_group)
+    norms = _per_tensor(grads, p, foreach, None)
+    narrow = (dtype or result_dtype(grads)) == torch.float32
+    return norms, _engine.combine(norms, p, narrow_inputs=narrow)
+
+
+def _per_tensor(grads: list[Tensor], p: float, foreach: bool | None, empty_device: torch.device | None) -> Tensor:
+    if not grads:
+        return torch.zeros(0, dtype=torch.float64, device=empty_device or torch.device("cpu"))
+    return _engine.per_tensor_norms(grads, p, foreach)
+
+
+def raise_if_nonfinite(total: Tensor, norm_type: float) -> None:
+    """Opt-in check; reading the flag is a host sync on accelerators (like torch's own)."""
+    if not bool(torch.isfinite(total)):
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients is non-finite, so it cannot be "
+            "clipped. To disable this error and scale the gradients by the non-finite norm "
+            "anyway, set `error_if_nonfinite=False`"
+        )
+
+
+def norm(tensor: Tensor, ord: float = 2.0) -> Tensor:
+    """Overflow/underflow-safe p-norm of one tensor.
+
+    Args:
+        tensor: any floating tensor (its values; a parameter is *not* read through ``.grad``).
+        ord: p > 0, ``inf``, ``-inf`` (min ``|x|``) or 0 (exact non-zero count).
+
+    Returns:
+        0-dim float32 (float64 for float64 input), correct to float32 rounding over the whole
+        finite range of the input dtype; NaN if the tensor holds a NaN, inf if an inf (for
+        p > 0 and inf). An empty tensor has norm 0 (``-inf`` on an empty tensor raises).
+    """
+    p = check_order(ord)
+    dtype = torch.float64 if tensor.dtype == torch.float64 else torch.float32
+    if tensor.numel() == 0:
+        if p == -math.inf:
+            raise ValueError("the -inf norm (min |x|) of an empty tensor is undefined")
+        return torch.zeros((), dtype=dtype, device=tensor.device)
+    return _engine.per_tensor_norms([tensor], p)[0].to(dtype)
+
+
+def total_norm(
+    tensors_or_parameters: TensorsOrParameters,
+    norm_type: float = 2.0,
+    *,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+    process_group: Any = None,
+) -> Tensor:
+    """Total norm of many gradients, as if concatenated; a safe ``get_total_norm``.
+
+    Sync behaviour: on CUDA/other devices and under ``torch.compile`` no host read happens.
+    On CPU tensors in eager mode one small flag vector is read to pick the rare tensors that
+    need the scaled recompute; a CPU read waits for no device, so it is not a sync.
+
+    Args:
+        tensors_or_parameters: a module, a tensor, or an iterable of parameters (read through
+            ``.grad``; ``None`` grads skipped), gradient tensors, or ``None``.
+        norm_type: p > 0, ``inf``, ``-inf`` (min ``|x|``) or 0 (count of non-zeros, exact).
+        error_if_nonfinite: raise ``RuntimeError`` when the total is NaN/inf. Opt-in because
+            it reads the result (a host sync on accelerators).
+        foreach: ``None`` uses ``torch._foreach_norm`` where present, ``False`` never,
+            ``True`` requires it.
+        process_group: a ``torch.distributed`` group holding disjoint shards of the model; the
+            result is then the global norm over all ranks (collective: every rank must call).
+
+    Returns:
+        0-dim float32 tensor (float64 if any gradient is float64) on the first gradient's
+        device (CPU when there are none: then 0). Gradients on several devices have their
+        per-tensor norms moved to the first device (a sync if that is the CPU). Correct to float32 rounding for any finite
+        float16/bfloat16/float32/float64 input; NaN stays NaN and inf stays inf.
+    """
+    p = check_order(norm_type)
+    grads = gradients(tensors_or_parameters)
+    dtype = result_dtype(grads)
+    _, total = total_norm_f64(grads, p, foreach, process_group, dtype)
+    result = total.to(dtype)
+    if error_if_nonfinite:
+        raise_if_nonfinite(result, norm_type)
+    return result

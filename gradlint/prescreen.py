@@ -9,7 +9,6 @@ still wants are parsed with libcst. The ``ast`` parse doubles as the syntax chec
 from __future__ import annotations
 
 import ast
-import bisect
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -83,31 +82,53 @@ def screen(text: str, path: str) -> AstScreen | SyntaxError:
     return AstScreen(tree, text)
 
 
-def lines_in_one_scope(screen: AstScreen, *groups: list[int]) -> bool:
-    """Whether one function (or the module-level code) has a line from every group.
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 
-    Conservative on purpose: a function's span includes its nested functions, so a rule that
-    analyses one function at a time can only be wrongly kept, never wrongly skipped.
+
+def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Every statement, nested ones included, without visiting expressions."""
+    stack = list(reversed(body))
+    while stack:
+        statement = stack.pop()
+        yield statement
+        for name in _BLOCK_FIELDS:
+            children = getattr(statement, name, None)
+            if children:
+                stack.extend(reversed(children))
+
+
+def functions(screen: AstScreen) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Every function definition (methods and nested ones too), by a statement-level walk."""
+    return [node for node in _statements(screen.tree.body) if isinstance(node, _FUNCTIONS)]
+
+
+def scopes(screen: AstScreen) -> Iterator[tuple[str, Iterator[ast.AST]]]:
+    """``(source text, nodes)`` for each function and for the module-level code.
+
+    A function's nodes include its nested functions; module-level nodes exclude every
+    function body. Text comes first so that a rule can reject a scope by regex before
+    paying for the walk.
     """
-    if not all(groups):
-        return False
-    spans = sorted(
-        (node.lineno, node.end_lineno or node.lineno)
-        for node in screen.nodes(ast.FunctionDef, ast.AsyncFunctionDef)
-    )
-    sorted_groups = [sorted(group) for group in groups]
-    for start, end in spans:
-        if all(_any_between(lines, start, end) for lines in sorted_groups):
-            return True
-    # Module-level code: lines outside every function.
-    outside = [[line for line in lines if not _inside(line, spans)] for lines in sorted_groups]
-    return all(outside)
+    lines = screen.text.splitlines()
+    defs = functions(screen)
+    for node in defs:
+        yield "\n".join(lines[node.lineno - 1 : node.end_lineno]), ast.walk(node)
+    covered = sorted((node.lineno, node.end_lineno or node.lineno) for node in defs)
+    outside: list[str] = []
+    position = 1
+    for start, end in covered:
+        if start > position:
+            outside.extend(lines[position - 1 : start - 1])
+        position = max(position, end + 1)
+    outside.extend(lines[position - 1 :])
+    yield "\n".join(outside), _walk_outside_functions(screen.tree)
 
 
-def _any_between(lines: list[int], start: int, end: int) -> bool:
-    index = bisect.bisect_left(lines, start)
-    return index < len(lines) and lines[index] <= end
-
-
-def _inside(line: int, spans: list[tuple[int, int]]) -> bool:
-    return any(start <= line <= end for start, end in spans)
+def _walk_outside_functions(tree: ast.Module) -> Iterator[ast.AST]:
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, _FUNCTIONS):
+            stack.extend(ast.iter_child_nodes(node))

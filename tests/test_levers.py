@@ -100,3 +100,32 @@ def test_a_run_served_from_the_cache_never_imports_libcst(tmp_path) -> None:
     assert "exit 1" in first.stdout and "libcst loaded: True" in first.stdout
     assert "exit 1" in second.stdout and "libcst loaded: False" in second.stdout, second.stdout + second.stderr
     assert first.stdout.count("GL002") == second.stdout.count("GL002") == 3
+
+
+def test_levers_on_real_code_from_the_installed_torch(monkeypatch) -> None:
+    """The same comparison on real code: parts of the installed torch package (CI has it)."""
+    torch_dir = Path(pytest.importorskip("torch").__file__).parent
+    files = sorted(
+        path
+        for part in ("optim", "nn/utils", "amp", "distributed/fsdp")
+        for path in (torch_dir / part).rglob("*.py")
+    )
+    # Pretend the files are user code, so GL002 (which exempts torch's own source) runs too.
+    from gradlint.fileinfo import FileInfo
+
+    def findings(engine: Engine) -> list[str]:
+        found = []
+        for path in files:
+            text = decode(path.read_bytes()).text
+            result = engine.check_text(text, FileInfo(str(path), "user_code", False))
+            found += [repr((f.path, f.location, f.code, f.message)) for f in result.findings]
+            found.append(repr((str(path), result.facts)))
+        return sorted(found)
+
+    fast = findings(Engine(Settings(root=str(ROOT))))
+    assert any("GL002" in item for item in fast)
+    for rule in all_rules():
+        monkeypatch.setattr(rule, "may_match", classmethod(lambda cls, text: True))
+    slow_engine = Engine(Settings(root=str(ROOT)))
+    slow_engine.use_prescreen = False
+    assert findings(slow_engine) == fast

@@ -5,13 +5,14 @@ from __future__ import annotations
 import ast
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import libcst as cst
 
 from gradlint.context import FileContext
 from gradlint.names import dotted_name
-from gradlint.prescreen import AstScreen, lines_in_one_scope
+from gradlint.prescreen import AstScreen, scopes
 from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, Option, Rule, Valid
 from gradlint.rules._norm_shapes import (
     ZERO,
@@ -125,33 +126,17 @@ class ManualNorm(Rule):
     )
 
     def prescreen(self, screen: AstScreen) -> bool:
-        """One scope holds a root, a power and a gradient/norm name (the stdlib ``ast``)."""
-        roots: list[int] = []
-        powers: list[int] = []
-        for node in screen.nodes(ast.BinOp):
-            if isinstance(node.op, ast.Pow):
-                powers.append(node.lineno)
-                if _ast_root_exponent(node.right):
-                    roots.append(node.lineno)
-            elif isinstance(node.op, ast.Mult) and _ast_same(node.left, node.right):
-                powers.append(node.lineno)
-        for node in screen.nodes(ast.Call):
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-            if name in ("sqrt", "sqrt_"):
-                roots.append(node.lineno)
-            elif name in ("pow", "pow_"):
-                powers.append(node.lineno)
-                if any(_ast_root_exponent(arg) for arg in node.args):
-                    roots.append(node.lineno)
-            elif name in ("square", "square_"):
-                powers.append(node.lineno)
-        if not roots or not powers:
-            return False
-        signals = [n.lineno for n in screen.nodes(ast.Name) if is_signal_identifier(n.id)]
-        signals += [n.lineno for n in screen.nodes(ast.Attribute) if is_signal_identifier(n.attr)]
-        signals += [n.lineno for n in screen.nodes(ast.arg) if is_signal_identifier(n.arg)]
-        return lines_in_one_scope(screen, roots, powers, signals)
+        """Some scope (a function, or module-level code) holds a root, a power and a
+        gradient/norm name: regex on the scope's text first, then the stdlib ``ast``."""
+        for text, nodes in scopes(screen):
+            if (
+                _ROOTISH.search(text)
+                and _POWERISH.search(text)
+                and _SIGNALISH.search(text)
+                and _has_norm_shape(nodes)
+            ):
+                return True
+        return False
 
     @classmethod
     def may_match(cls, text: str) -> bool:
@@ -564,6 +549,44 @@ def _is_trust_ratio(candidate: _Candidate, names: set[str], nodes: set[int]) -> 
         if isinstance(statement, (cst.Assign, cst.AnnAssign)):
             targets = _target_names(statement)
             return len(targets) == 1 and targets[0] in names
+    return False
+
+
+# Supersets, as text, of what ``_has_norm_shape`` looks for.
+_ROOTISH = re.compile(r"sqrt|\*\*|pow")
+_POWERISH = re.compile(r"\*|pow|square")
+_SIGNALISH = re.compile(r"grad|norm", re.IGNORECASE)
+
+
+def _has_norm_shape(nodes: Iterator[ast.AST]) -> bool:
+    """A root, a power and a gradient/norm identifier among one scope's nodes."""
+    root = power = signal = False
+    for node in nodes:
+        if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.Pow):
+                power = True
+                root = root or _ast_root_exponent(node.right)
+            elif isinstance(node.op, ast.Mult) and _ast_same(node.left, node.right):
+                power = True
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+            if name in ("sqrt", "sqrt_"):
+                root = True
+            elif name in ("pow", "pow_"):
+                power = True
+                root = root or any(_ast_root_exponent(arg) for arg in node.args)
+            elif name in ("square", "square_"):
+                power = True
+        if not signal:
+            if isinstance(node, ast.Name):
+                signal = is_signal_identifier(node.id)
+            elif isinstance(node, ast.Attribute):
+                signal = is_signal_identifier(node.attr)
+            elif isinstance(node, ast.arg):
+                signal = is_signal_identifier(node.arg)
+        if root and power and signal:
+            return True
     return False
 
 

@@ -160,7 +160,9 @@ class UnguardedPrivateApi(Rule):
         names -= {"import", "as"}
         if not names:
             return False
-        alias_use = re.compile(r"\b(?:%s)\._[A-Za-z0-9]" % "|".join(map(re.escape, sorted(names))))
+        alias_use = re.compile(
+            r"\b(?:%s)(?:\.\w+)*\._[A-Za-z0-9]" % "|".join(map(re.escape, sorted(names)))
+        )
         return alias_use.search(text) is not None
 
     VALID = (
@@ -369,6 +371,11 @@ class UnguardedPrivateApi(Rule):
         ),
         Invalid("import torch\nx = torch._C._get_tracing_state()\n", message="torch.jit.is_tracing"),
         Invalid("from torch.optim.lr_scheduler import _LRScheduler\n"),
+        Invalid(
+            "import torch.distributed as dist\nleft = len(dist.distributed_c10d._pg_map)\n",
+            line=2,
+            message="`torch.distributed.distributed_c10d._pg_map`",
+        ),
         Invalid(
             "from torch.testing._internal.common_utils import run_tests\n",
             path="src/helpers.py",

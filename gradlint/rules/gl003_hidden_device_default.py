@@ -11,7 +11,7 @@ import libcst as cst
 
 from gradlint.context import FileContext
 from gradlint.names import dotted_name
-from gradlint.prescreen import AstScreen
+from gradlint.prescreen import AstScreen, functions
 from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, Option, Rule, Valid
 
 _DEVICE_LITERAL = re.compile(r"^(?:cpu|cuda|mps|xpu)(?::\d+)?$")
@@ -131,8 +131,8 @@ class HiddenDeviceDefault(Rule):
 
     def prescreen(self, screen: AstScreen) -> bool:
         """Some function has a ``device``/``*_device`` parameter with a literal device default."""
-        for node in screen.nodes(ast.FunctionDef, ast.AsyncFunctionDef):
-            arguments = node.args  # type: ignore[attr-defined]
+        for node in functions(screen):
+            arguments = node.args
             positional = [*arguments.posonlyargs, *arguments.args]
             pairs = list(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
             pairs += [(arg, default) for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults) if default is not None]

@@ -80,23 +80,37 @@ def in_process(name: str, work: Callable[[], object]) -> Measure:
     return Measure(name, wall, cpu, rss)
 
 
+# Runs one command and reports its CPU time and peak RSS. It is a separate small process so
+# that the figures cover only that command (a child forked from this large benchmark process
+# would otherwise inherit its resident pages in the peak RSS).
+_MEASURE = """
+import json, resource, subprocess, sys
+completed = subprocess.run(json.loads(sys.argv[1]), capture_output=True, text=True)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+sys.stdout.write(json.dumps({"rc": completed.returncode, "stdout": completed.stdout,
+    "stderr": completed.stderr[-2000:], "cpu": usage.ru_utime + usage.ru_stime,
+    "rss_mb": usage.ru_maxrss / 1024}))
+"""
+
+
 def in_subprocess(name: str, command: Sequence[str], cwd: Path, *, count_json: bool = False) -> Measure:
-    """Run a command; CPU is the children's user+system time, RSS the largest child's peak."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Run a command; CPU is its user+system time (workers included), RSS its largest process."""
     start = time.perf_counter()
-    completed = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    wrapper = subprocess.run(
+        [sys.executable, "-c", _MEASURE, json.dumps(list(command))],
+        cwd=cwd, capture_output=True, text=True, check=True,
+    )
     wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if completed.returncode not in (0, 1):
-        sys.stderr.write(f"{name}: exit {completed.returncode}\n{completed.stderr[-2000:]}\n")
+    report = json.loads(wrapper.stdout)
+    if report["rc"] not in (0, 1):
+        sys.stderr.write(f"{name}: exit {report['rc']}\n{report['stderr']}\n")
     findings = None
     if count_json:
         try:
-            findings = len(json.loads(completed.stdout))
+            findings = len(json.loads(report["stdout"]))
         except ValueError:
             findings = None
-    return Measure(name, wall, cpu, after.ru_maxrss / 1024, findings)
+    return Measure(name, wall, report["cpu"], report["rss_mb"], findings)
 
 
 def peer_python(env_dir: Path, peer: str) -> Path | None:
@@ -206,7 +220,7 @@ def report(results: list[Measure]) -> None:
     cold = next(m for m in results if m.name == "gradlint cold -j default")
     cold1 = next(m for m in results if m.name == "gradlint cold -j1")
     print()
-    print(f"| measurement | files | wall s | CPU s | CPU / parse floor | peak RSS MB | findings |")
+    print("| measurement | files | wall s | CPU s | CPU / parse floor | peak RSS MB | findings |")
     print("|---|---|---|---|---|---|---|")
     for m in results:
         ratio = m.cpu / floor.cpu if floor.cpu else float("nan")

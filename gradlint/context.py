@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
 from gradlint.fileinfo import FileInfo, describe_file
 from gradlint.names import ImportTable, binds_locally
@@ -45,6 +47,42 @@ class FileContext:
                 PositionProvider
             )
         return self._positions
+
+    def statement_positions(
+        self, tops: list[cst.CSTNode], tree: ast.Module
+    ) -> Mapping[cst.CSTNode, CodeRange]:
+        """Positions of the nodes inside some module-level statements only.
+
+        Each statement is laid out alone (positions cost a code generation of everything
+        they cover) and shifted to the line where the stdlib ``ast`` says it starts.
+        """
+        if self._positions is not None:
+            return self._positions
+        wanted = {id(top) for top in tops}
+        first_lines = _first_lines(self.module, tree)
+        if first_lines is None:
+            return self.positions()
+        result: dict[cst.CSTNode, CodeRange] = {}
+        for statement, first_line in zip(self.module.body, first_lines):
+            if id(statement) not in wanted:
+                continue
+            alone = cst.Module(
+                body=[statement],
+                header=[],
+                footer=[],
+                default_indent=self.module.default_indent,
+                default_newline=self.module.default_newline,
+            )
+            local = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+            shift = first_line - local[statement].start.line
+            for node, span in local.items():
+                if node is alone:
+                    continue
+                result[node] = CodeRange(
+                    CodePosition(span.start.line + shift, span.start.column),
+                    CodePosition(span.end.line + shift, span.end.column),
+                )
+        return result
 
     @property
     def path(self) -> str:
@@ -130,3 +168,21 @@ class ContextTracker(cst.BatchableCSTVisitor):
     def _add_import(self, node: cst.Import | cst.ImportFrom) -> None:
         self._holder[0].imports.add(node)
 
+
+
+def _first_lines(module: cst.Module, tree: ast.Module) -> list[int] | None:
+    """The line each module-level libcst statement starts on, from the matching ast nodes.
+
+    ``a = 1; b = 2`` is one libcst statement and two ast statements. ``None`` if the two
+    trees do not line up.
+    """
+    lines: list[int] = []
+    index = 0
+    body = tree.body
+    for statement in module.body:
+        if index >= len(body):
+            return None
+        # Both trees place a decorated definition at its ``def``/``class`` line.
+        lines.append(body[index].lineno)
+        index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+    return lines if index == len(body) else None

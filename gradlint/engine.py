@@ -44,6 +44,7 @@ class _Analysis:
     facts: dict[str, list[object]]
     error: Finding | None = None
     ctx: FileContext | None = None
+    tree: ast.Module | None = None
 
 
 @dataclass(slots=True)
@@ -143,11 +144,16 @@ class Engine:
         return _Analysis(module, reports, ctx.facts, ctx=ctx)
 
     def _place(
-        self, analysis: _Analysis, text: str
+        self, analysis: _Analysis, text: str, *, whole: bool = False
     ) -> tuple[list[_Placed], Mapping[cst.CSTNode, CodeRange]]:
         assert analysis.ctx is not None
-        positions = analysis.ctx.positions()
         reports = analysis.reports
+        tops = [report.top for report in reports]
+        if whole or analysis.tree is None or any(top is None for top in tops):
+            positions = analysis.ctx.positions()
+        else:
+            # Only the module-level statements with findings (fixes need every node).
+            positions = analysis.ctx.statement_positions(tops, analysis.tree)  # type: ignore[arg-type]
         noqa = line_suppressions(text)
         placed = []
         for report in reports:
@@ -177,6 +183,7 @@ class Engine:
         if not rules:
             return result
         analysis = self._analyse(text, info, rules)
+        analysis.tree = screened.tree
         if analysis.error is not None:
             if PARSE_ERROR_CODE in codes:
                 result.findings.append(analysis.error)
@@ -233,7 +240,7 @@ class Engine:
             analysis = self._analyse(text, info, rules)
             if analysis.module is None or not analysis.reports:
                 break
-            placed, positions = self._place(analysis, text)
+            placed, positions = self._place(analysis, text, whole=True)
             candidates = [
                 item
                 for item in placed

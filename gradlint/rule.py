@@ -82,6 +82,8 @@ class Report:
     message: str
     statement: cst.CSTNode | None
     fix: Fix | None
+    # The module-level statement around the report: positions are computed for it alone.
+    top: cst.CSTNode | None = None
 
 
 class Rule(cst.BatchableCSTVisitor):
@@ -190,4 +192,5 @@ class Rule(cst.BatchableCSTVisitor):
         assert self.ctx is not None, "report() called outside a file"
         if statement is None:
             statement = self.ctx.current_statement()
-        self.reports.append(Report(self.code, node, message, statement, fix))
+        top = self.ctx.statements[0] if self.ctx.statements else None
+        self.reports.append(Report(self.code, node, message, statement, fix, top))

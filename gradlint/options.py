@@ -29,3 +29,11 @@ class Option:
                         f"expected a list of {self.item_kind.__name__}, got {item!r}"
                     )
         return value
+
+
+# Shared by every rule whose fixes call the runtime: one declaration, one meaning.
+RUNTIME_MODULE_OPTION = Option(
+    "runtime-module",
+    default="gradlint_runtime",
+    doc="Module that fixes import runtime helpers from.",
+)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -12,8 +11,9 @@ import libcst as cst
 
 from gradlint.context import FileContext
 from gradlint.names import dotted_name
+from gradlint.options import RUNTIME_MODULE_OPTION
 from gradlint.prescreen import AstScreen, scopes
-from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, Option, Rule, Valid
+from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, Rule, Valid
 from gradlint.rules._norm_shapes import (
     ZERO,
     Classifier,
@@ -118,11 +118,7 @@ class ManualNorm(Rule):
     name = "manual-norm"
     summary = "Gradient norm computed by hand (overflow, underflow, host syncs)"
     OPTIONS = (
-        Option(
-            "runtime-module",
-            default="gradlint_runtime",
-            doc="Module that fixes import runtime helpers from.",
-        ),
+        RUNTIME_MODULE_OPTION,
     )
 
     def prescreen(self, screen: AstScreen) -> bool:

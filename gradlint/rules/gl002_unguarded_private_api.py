@@ -11,6 +11,7 @@ import libcst as cst
 
 from gradlint.context import FileContext, FileInfo
 from gradlint.names import attribute_chain, dotted_name
+from gradlint.options import RUNTIME_MODULE_OPTION
 from gradlint.prescreen import AstScreen
 from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, Option, Rule, Valid
 from gradlint.rules._private_api_table import RUNTIME, public_equivalent
@@ -127,11 +128,7 @@ class UnguardedPrivateApi(Rule):
             kind=list,
             item_kind=str,
         ),
-        Option(
-            "runtime-module",
-            default="gradlint_runtime",
-            doc="Module that fixes import runtime helpers from.",
-        ),
+        RUNTIME_MODULE_OPTION,
     )
     # Text a finding needs: ``torch...._x``, an import of a private name from torch, a
     # getattr of a private name, or ``alias._x`` for a name imported from torch.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-
 import re
 from dataclasses import dataclass, field
 
@@ -11,8 +10,9 @@ import libcst as cst
 
 from gradlint.context import FileContext
 from gradlint.names import dotted_name
+from gradlint.options import RUNTIME_MODULE_OPTION
 from gradlint.prescreen import AstScreen, functions
-from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, Option, Rule, Valid
+from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, Rule, Valid
 
 _DEVICE_LITERAL = re.compile(r"^(?:cpu|cuda|mps|xpu)(?::\d+)?$")
 _TRIGGER = re.compile(
@@ -122,11 +122,7 @@ class HiddenDeviceDefault(Rule):
     name = "hidden-device-default"
     summary = "Literal device default where the device could be inferred from the tensors"
     OPTIONS = (
-        Option(
-            "runtime-module",
-            default="gradlint_runtime",
-            doc="Module that fixes import runtime helpers from.",
-        ),
+        RUNTIME_MODULE_OPTION,
     )
 
     def prescreen(self, screen: AstScreen) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 
 from gradlint.context import FileInfo
 from gradlint.findings import Finding
+from gradlint.options import RUNTIME_MODULE_OPTION
 from gradlint.rule import Invalid, Option, Rule, Valid
 from gradlint.rules._constant_facts import TEXT_TRIGGER, collect
 from gradlint.rules._constant_groups import (
@@ -103,11 +104,7 @@ class DuplicatedConstant(Rule):
             doc="Import the runtime's constant when value and role match one.",
             kind=bool,
         ),
-        Option(
-            "runtime-module",
-            default="gradlint_runtime",
-            doc="Module that fixes import runtime helpers from.",
-        ),
+        RUNTIME_MODULE_OPTION,
         Option(
             "include-tests",
             default=False,

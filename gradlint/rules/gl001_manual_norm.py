@@ -117,9 +117,7 @@ class ManualNorm(Rule):
     code = "GL001"
     name = "manual-norm"
     summary = "Gradient norm computed by hand (overflow, underflow, host syncs)"
-    OPTIONS = (
-        RUNTIME_MODULE_OPTION,
-    )
+    OPTIONS = (RUNTIME_MODULE_OPTION,)
 
     def prescreen(self, screen: AstScreen) -> bool:
         """Some scope (a function, or module-level code) holds a root, a power and a

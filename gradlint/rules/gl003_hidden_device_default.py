@@ -121,9 +121,7 @@ class HiddenDeviceDefault(Rule):
     code = "GL003"
     name = "hidden-device-default"
     summary = "Literal device default where the device could be inferred from the tensors"
-    OPTIONS = (
-        RUNTIME_MODULE_OPTION,
-    )
+    OPTIONS = (RUNTIME_MODULE_OPTION,)
 
     def prescreen(self, screen: AstScreen) -> bool:
         """Some function has a ``device``/``*_device`` parameter with a literal device default."""

@@ -20,7 +20,7 @@ from gradlint.context import ContextTracker, FileContext, FileInfo
 from gradlint.discovery import relative_to_root, spec_for
 from gradlint.findings import PARSE_ERROR_CODE, Edit, FileResult, Finding, FixInfo, Location, parse_error
 from gradlint.rule import Fix, Report, Rule
-from gradlint.prescreen import AstScreen, screen
+from gradlint.prescreen import AstScreen, blank_out, screen, statements_with_imports
 from gradlint.rules import all_rules
 from gradlint.suppression import ALL, file_suppressions, is_suppressed, line_suppressions
 
@@ -141,6 +141,23 @@ class Engine:
             self._holder.clear()
         return _Analysis(module, reports, ctx.facts, ctx=ctx)
 
+    def _partial_text(self, text: str, screened: AstScreen, rules: list[Rule]) -> str:
+        """The text with the module-level statements no rule needs blanked out.
+
+        Only when checking: fixes and fix edits must see (and rewrite) the whole file.
+        """
+        if not self.use_prescreen or self.want_edits:
+            return text
+        keep: set[int] = set()
+        for rule in rules:
+            wanted = rule.regions(screened)
+            if wanted is None:
+                return text
+            keep |= wanted
+        if len(keep) == len(screened.tree.body):
+            return text
+        return blank_out(text, screened, keep | statements_with_imports(screened))
+
     def _place(
         self, analysis: _Analysis, text: str, *, whole: bool = False
     ) -> tuple[list[_Placed], Mapping[cst.CSTNode, CodeRange]]:
@@ -180,8 +197,10 @@ class Engine:
                     result.facts[rule.code] = facts
         if not rules:
             return result
-        analysis = self._analyse(text, info, rules)
-        analysis.tree = screened.tree
+        parsed = self._partial_text(text, screened, rules)
+        analysis = self._analyse(parsed, info, rules)
+        # Statement-by-statement positions need the ast of the very text that was parsed.
+        analysis.tree = screened.tree if parsed is text else None
         if analysis.error is not None:
             if PARSE_ERROR_CODE in codes:
                 result.findings.append(analysis.error)

@@ -16,11 +16,13 @@ from collections.abc import Iterator
 class AstScreen:
     """The file's ``ast`` tree, with node lists by type and import bindings, built lazily."""
 
-    __slots__ = ("tree", "text", "_by_type", "_imports")
+    __slots__ = ("tree", "text", "memo", "_by_type", "_imports")
 
     def __init__(self, tree: ast.Module, text: str) -> None:
         self.tree = tree
         self.text = text
+        # Per-rule results of the screen, so ``regions`` need not redo ``prescreen``'s work.
+        self.memo: dict[str, object] = {}
         self._by_type: dict[type, list[ast.AST]] | None = None
         self._imports: dict[str, str] | None = None
 
@@ -103,8 +105,10 @@ def functions(screen: AstScreen) -> list[ast.FunctionDef | ast.AsyncFunctionDef]
     return [node for node in _statements(screen.tree.body) if isinstance(node, _FUNCTIONS)]
 
 
-def scopes(screen: AstScreen) -> Iterator[tuple[str, Iterator[ast.AST]]]:
-    """``(source text, nodes)`` for each function and for the module-level code.
+def scopes(
+    screen: AstScreen,
+) -> Iterator[tuple[ast.FunctionDef | ast.AsyncFunctionDef | None, str, Iterator[ast.AST]]]:
+    """``(function or None, source text, nodes)`` for each function and the module-level code.
 
     A function's nodes include its nested functions; module-level nodes exclude every
     function body. Text comes first so that a rule can reject a scope by regex before
@@ -113,7 +117,7 @@ def scopes(screen: AstScreen) -> Iterator[tuple[str, Iterator[ast.AST]]]:
     lines = screen.text.splitlines()
     defs = functions(screen)
     for node in defs:
-        yield "\n".join(lines[node.lineno - 1 : node.end_lineno]), ast.walk(node)
+        yield node, "\n".join(lines[node.lineno - 1 : node.end_lineno]), ast.walk(node)
     covered = sorted((node.lineno, node.end_lineno or node.lineno) for node in defs)
     outside: list[str] = []
     position = 1
@@ -122,7 +126,7 @@ def scopes(screen: AstScreen) -> Iterator[tuple[str, Iterator[ast.AST]]]:
             outside.extend(lines[position - 1 : start - 1])
         position = max(position, end + 1)
     outside.extend(lines[position - 1 :])
-    yield "\n".join(outside), _walk_outside_functions(screen.tree)
+    yield None, "\n".join(outside), _walk_outside_functions(screen.tree)
 
 
 def _walk_outside_functions(tree: ast.Module) -> Iterator[ast.AST]:
@@ -132,3 +136,55 @@ def _walk_outside_functions(tree: ast.Module) -> Iterator[ast.AST]:
         yield node
         if not isinstance(node, _FUNCTIONS):
             stack.extend(ast.iter_child_nodes(node))
+
+
+def statement_lines(statement: ast.stmt) -> tuple[int, int]:
+    """First and last line of a module-level statement, decorators included."""
+    first = statement.lineno
+    for decorator in getattr(statement, "decorator_list", ()):
+        first = min(first, decorator.lineno)
+    return first, statement.end_lineno or statement.lineno
+
+
+def statements_holding(screen: AstScreen, lines: list[int]) -> set[int]:
+    """Indexes of the module-level statements that contain any of ``lines``."""
+    spans = [statement_lines(statement) for statement in screen.tree.body]
+    found: set[int] = set()
+    for line in lines:
+        for index, (first, last) in enumerate(spans):
+            if first <= line <= last:
+                found.add(index)
+                break
+    return found
+
+
+def statements_with_imports(screen: AstScreen) -> set[int]:
+    """Module-level statements that import something (kept so names still resolve)."""
+    return {
+        index
+        for index, statement in enumerate(screen.tree.body)
+        if any(isinstance(node, (ast.Import, ast.ImportFrom)) for node in _statements([statement]))
+    }
+
+
+def blank_out(text: str, screen: AstScreen, keep: set[int]) -> str:
+    """``text`` with every module-level statement not in ``keep`` replaced by empty lines.
+
+    Line numbers and columns of what is kept do not change, so positions, ``# noqa`` lines and
+    findings read the same; only far less code is parsed with libcst.
+    """
+    lines = text.splitlines(keepends=True)
+    kept_lines: set[int] = set()
+    dropped: list[tuple[int, int]] = []
+    for index, statement in enumerate(screen.tree.body):
+        first, last = statement_lines(statement)
+        if index in keep:
+            kept_lines.update(range(first, last + 1))
+        else:
+            dropped.append((first, last))
+    for first, last in dropped:
+        for number in range(first, last + 1):
+            if number not in kept_lines and number <= len(lines):
+                line = lines[number - 1]
+                lines[number - 1] = line[len(line.rstrip("\r\n")):]
+    return "".join(lines)

@@ -158,6 +158,12 @@ class Rule(cst.BatchableCSTVisitor):
         """
         return True
 
+    def regions(self, screen: AstScreen) -> set[int] | None:
+        """Indexes of the module-level statements (``screen.tree.body``) the rule must see,
+        or ``None`` for the whole file. Asked only after :meth:`prescreen` said yes; the
+        engine parses only those statements (plus imports) when checking."""
+        return None
+
     def wants_file(self, info: FileInfo) -> bool:
         """Whether to run on this file at all (decided from its path, before parsing)."""
         return True

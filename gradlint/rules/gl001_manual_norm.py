@@ -12,7 +12,7 @@ import libcst as cst
 from gradlint.context import FileContext
 from gradlint.names import dotted_name
 from gradlint.options import RUNTIME_MODULE_OPTION
-from gradlint.prescreen import AstScreen, scopes
+from gradlint.prescreen import AstScreen, scopes, statements_holding
 from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, Rule, Valid
 from gradlint.rules._norm_shapes import (
     ZERO,
@@ -122,15 +122,23 @@ class ManualNorm(Rule):
     def prescreen(self, screen: AstScreen) -> bool:
         """Some scope (a function, or module-level code) holds a root, a power and a
         gradient/norm name: regex on the scope's text first, then the stdlib ``ast``."""
-        for text, nodes in scopes(screen):
-            if (
-                _ROOTISH.search(text)
-                and _POWERISH.search(text)
-                and _SIGNALISH.search(text)
-                and _has_norm_shape(nodes)
-            ):
-                return True
-        return False
+        candidates = [
+            function
+            for function, text, nodes in scopes(screen)
+            if _ROOTISH.search(text)
+            and _POWERISH.search(text)
+            and _SIGNALISH.search(text)
+            and _has_norm_shape(nodes)
+        ]
+        screen.memo[self.code] = candidates
+        return bool(candidates)
+
+    def regions(self, screen: AstScreen) -> set[int] | None:
+        """The module-level statements holding candidate functions (module-level code: all)."""
+        candidates: list[ast.FunctionDef | ast.AsyncFunctionDef | None] = screen.memo[self.code]  # type: ignore[assignment]
+        if any(function is None for function in candidates):
+            return None
+        return statements_holding(screen, [function.lineno for function in candidates])  # type: ignore[union-attr]
 
     @classmethod
     def may_match(cls, text: str) -> bool:

@@ -12,7 +12,7 @@ import libcst as cst
 from gradlint.context import FileContext, FileInfo
 from gradlint.names import attribute_chain, dotted_name
 from gradlint.options import RUNTIME_MODULE_OPTION
-from gradlint.prescreen import AstScreen
+from gradlint.prescreen import AstScreen, statements_holding
 from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, Option, Rule, Valid
 from gradlint.rules._private_api_table import RUNTIME, public_equivalent
 
@@ -393,41 +393,21 @@ class UnguardedPrivateApi(Rule):
 
     def prescreen(self, screen: AstScreen) -> bool:
         """A private torch name is imported, reached through an import, or fetched by getattr."""
-        for node in screen.nodes(ast.Import, ast.ImportFrom):
-            if isinstance(node, ast.Import):
-                if any(
-                    alias.asname and alias.name.startswith("torch.") and _has_private_part(alias.name)
-                    for alias in node.names
-                ):
-                    return True
-            elif not node.level and node.module and node.module.split(".", 1)[0] == "torch":
-                if _has_private_part(node.module) or any(
-                    _is_private(alias.name) for alias in node.names
-                ):
-                    return True
-        for node in screen.nodes(ast.Attribute):
-            if _is_private(node.attr):
-                qualified = screen.resolve(node)
-                if (
-                    qualified is not None
-                    and qualified.startswith("torch.")
-                    and not qualified.startswith("torch.ops.")
-                    and _has_private_part(qualified)
-                ):
-                    return True
-        for node in screen.nodes(ast.Call):
-            if (
-                isinstance(node.func, ast.Name)
-                and node.func.id == "getattr"
-                and len(node.args) == 2
-                and isinstance(node.args[1], ast.Constant)
-                and isinstance(node.args[1].value, str)
-                and _is_private(node.args[1].value)
-            ):
-                owner = screen.resolve(node.args[0])
-                if owner is not None and owner.split(".", 1)[0] == "torch":
-                    return True
-        return False
+        lines = _candidate_lines(screen)
+        screen.memo[self.code] = lines
+        return bool(lines)
+
+    def regions(self, screen: AstScreen) -> set[int] | None:
+        """Definitions with a candidate, and all other module-level code (module-level
+        guards such as ``HAS_X = hasattr(...)`` or ``if not hasattr(...): raise`` live there)."""
+        lines: list[int] = screen.memo[self.code]  # type: ignore[assignment]
+        keep = statements_holding(screen, lines)
+        keep.update(
+            index
+            for index, statement in enumerate(screen.tree.body)
+            if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        )
+        return keep
 
     def wants_file(self, info: FileInfo) -> bool:
         return info.package not in _TORCH_OWN_PACKAGES
@@ -891,3 +871,41 @@ def _version_gate(test: cst.BaseExpression) -> str | None:
     if direction == "new":
         return "orelse_old"
     return None
+
+
+def _candidate_lines(screen: AstScreen) -> list[int]:
+    """Lines with a private torch import, attribute (through any import alias) or getattr."""
+    lines: list[int] = []
+    for node in screen.nodes(ast.Import, ast.ImportFrom):
+        if isinstance(node, ast.Import):
+            if any(
+                alias.asname and alias.name.startswith("torch.") and _has_private_part(alias.name)
+                for alias in node.names
+            ):
+                lines.append(node.lineno)
+        elif not node.level and node.module and node.module.split(".", 1)[0] == "torch":
+            if _has_private_part(node.module) or any(_is_private(alias.name) for alias in node.names):
+                lines.append(node.lineno)
+    for node in screen.nodes(ast.Attribute):
+        if _is_private(node.attr):
+            qualified = screen.resolve(node)
+            if (
+                qualified is not None
+                and qualified.startswith("torch.")
+                and not qualified.startswith("torch.ops.")
+                and _has_private_part(qualified)
+            ):
+                lines.append(node.lineno)
+    for node in screen.nodes(ast.Call):
+        if (
+            isinstance(node.func, ast.Name)
+            and node.func.id == "getattr"
+            and len(node.args) == 2
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+            and _is_private(node.args[1].value)
+        ):
+            owner = screen.resolve(node.args[0])
+            if owner is not None and owner.split(".", 1)[0] == "torch":
+                lines.append(node.lineno)
+    return lines

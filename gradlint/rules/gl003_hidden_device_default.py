@@ -11,7 +11,7 @@ import libcst as cst
 from gradlint.context import FileContext
 from gradlint.names import dotted_name
 from gradlint.options import RUNTIME_MODULE_OPTION
-from gradlint.prescreen import AstScreen, functions
+from gradlint.prescreen import AstScreen, functions, statements_holding
 from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, Rule, Valid
 
 _DEVICE_LITERAL = re.compile(r"^(?:cpu|cuda|mps|xpu)(?::\d+)?$")
@@ -125,15 +125,13 @@ class HiddenDeviceDefault(Rule):
 
     def prescreen(self, screen: AstScreen) -> bool:
         """Some function has a ``device``/``*_device`` parameter with a literal device default."""
-        for node in functions(screen):
-            arguments = node.args
-            positional = [*arguments.posonlyargs, *arguments.args]
-            pairs = list(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
-            pairs += [(arg, default) for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults) if default is not None]
-            for arg, default in pairs:
-                if (arg.arg == "device" or arg.arg.endswith("_device")) and _ast_device_literal(default):
-                    return True
-        return False
+        lines = [function.lineno for function in functions(screen) if _has_literal_device_default(function)]
+        screen.memo[self.code] = lines
+        return bool(lines)
+
+    def regions(self, screen: AstScreen) -> set[int] | None:
+        """The module-level statements (functions, classes) holding those functions."""
+        return statements_holding(screen, screen.memo[self.code])  # type: ignore[arg-type]
 
     @classmethod
     def may_match(cls, text: str) -> bool:
@@ -390,3 +388,14 @@ def _ast_device_literal(node: ast.expr) -> bool:
         if name == "device":
             node = node.args[0]
     return isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(_DEVICE_LITERAL.match(node.value))
+
+
+def _has_literal_device_default(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    pairs = list(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
+    pairs += [(arg, default) for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults) if default is not None]
+    return any(
+        (arg.arg == "device" or arg.arg.endswith("_device")) and _ast_device_literal(default)
+        for arg, default in pairs
+    )

@@ -183,11 +183,19 @@ def run(args: argparse.Namespace) -> list[Measure]:
         if not args.no_peers:
             sample_dir = work / "sample"
             step = max(1, len(files) // args.sample)
-            sample = files[::step][: args.sample]
-            for index, path in enumerate(sample):
-                target = sample_dir / f"{index:05d}_{path.name}"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy(path, target)
+            picked = files[::step][: args.sample]
+            # Keep each file's place in its package (and the package's __init__ files), so
+            # that every tool sees the same code gradlint sees in the full run.
+            for path in picked:
+                relative = path.relative_to(tree.parent)
+                for parent in [*reversed(relative.parents)][1:]:
+                    init = tree.parent / parent / "__init__.py"
+                    if init.exists() and not (sample_dir / parent / "__init__.py").exists():
+                        (sample_dir / parent).mkdir(parents=True, exist_ok=True)
+                        shutil.copy(init, sample_dir / parent / "__init__.py")
+                (sample_dir / relative).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(path, sample_dir / relative)
+            sample = python_files(sample_dir)
             print(f"peer sample: {len(sample)} files ({sum(p.stat().st_size for p in sample) / 1e6:.1f} MB)")
             base = in_subprocess("sample: gradlint cold -j1", gradlint_command("--no-cache", "-j1", *common, *select, "sample"), work, count_json=True)
             base.files = len(sample)
@@ -204,7 +212,7 @@ def run(args: argparse.Namespace) -> list[Measure]:
                 measure = in_subprocess(f"sample: {peer}", command, work)
                 measure.files = len(sample)
                 peers.append(measure)
-            ruff = shutil.which("ruff")
+            ruff = shutil.which("ruff") or shutil.which("ruff", path=str(Path(sys.executable).parent))
             if ruff:
                 measure = in_subprocess("sample: ruff --select ALL", [ruff, "check", "--select", "ALL", "--no-cache", "--exit-zero", "--isolated", "sample"], work)
                 measure.files = len(sample)

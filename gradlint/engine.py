@@ -144,9 +144,9 @@ class Engine:
     def _partial_text(self, text: str, screened: AstScreen, rules: list[Rule]) -> str:
         """The text with the module-level statements no rule needs blanked out.
 
-        Only when checking: fixes and fix edits must see (and rewrite) the whole file.
+        Only when checking: fixes must see (and rewrite) the whole file.
         """
-        if not self.use_prescreen or self.want_edits:
+        if not self.use_prescreen:
             return text
         keep: set[int] = set()
         for rule in rules:
@@ -199,6 +199,10 @@ class Engine:
             return result
         parsed = self._partial_text(text, screened, rules)
         analysis = self._analyse(parsed, info, rules)
+        if parsed is not text and self.want_edits and any(r.fix for r in analysis.reports):
+            # Fix edits are computed against the whole file: rare enough to parse it again.
+            parsed = text
+            analysis = self._analyse(text, info, rules)
         # Statement-by-statement positions need the ast of the very text that was parsed.
         analysis.tree = screened.tree if parsed is text else None
         if analysis.error is not None:

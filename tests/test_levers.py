@@ -129,3 +129,13 @@ def test_levers_on_real_code_from_the_installed_torch(monkeypatch) -> None:
     slow_engine = Engine(Settings(root=str(ROOT)))
     slow_engine.use_prescreen = False
     assert findings(slow_engine) == fast
+
+
+def test_json_edits_mode_reports_the_same_findings(baseline) -> None:
+    engine = Engine(Settings(root=str(ROOT)), want_edits=True)
+    assert _findings(engine) == baseline
+    fixable = []
+    for path in FILES:
+        result = engine.check_text(decode(path.read_bytes()).text, describe_file(str(path)))
+        fixable += [f for f in result.findings if f.fix is not None]
+    assert fixable and all(f.fix.edits for f in fixable if f.code != "GL004")

@@ -141,6 +141,11 @@ class Rule(cst.BatchableCSTVisitor):
         # libcst rescans every instance with inspect.getmembers on each file; we don't.
         return self._visitors
 
+    @property
+    def runtime_module(self) -> str:
+        """Where fixes import runtime helpers from (the shared ``runtime-module`` option)."""
+        return self.options.get("runtime-module", "gradlint_runtime")
+
     @classmethod
     def may_match(cls, text: str) -> bool:
         """Whether a file with this text could produce a finding of this rule."""

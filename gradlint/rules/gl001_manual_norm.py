@@ -226,10 +226,6 @@ class ManualNorm(Rule):
         ),
     )
 
-    def __init__(self, options=None) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(options)
-        self._runtime: str = self.options["runtime-module"]
-
     def begin_file(self, ctx: FileContext) -> None:
         super().begin_file(ctx)
         self._frames: list[_Frame] = [_Frame()]
@@ -355,14 +351,14 @@ class ManualNorm(Rule):
             template = _HOST_MESSAGE if candidate.term.host else _TENSOR_MESSAGE
             self.report(
                 candidate.node,
-                template.format(rt=self._runtime),
+                template.format(rt=self.runtime_module),
                 fix=candidate.fix,
                 statement=candidate.key if candidate.term.inline else None,
             )
         for origin_id, origin in host.items():
             if origin_id not in reported:
                 reported.add(origin_id)
-                self.report(origin, _HOST_MESSAGE.format(rt=self._runtime), statement=origin)
+                self.report(origin, _HOST_MESSAGE.format(rt=self.runtime_module), statement=origin)
 
     def _assign(
         self, node: cst.Assign | cst.AnnAssign, classifier: Classifier, pending: list[tuple[str, str, Term | str | None]]
@@ -450,16 +446,16 @@ class ManualNorm(Rule):
             if tensors is None:
                 return None
             call = f"total_norm({tensors}{order})"
-        text = f"{self._runtime}.{call}" + (".item()" if python else "")
+        text = f"{self.runtime_module}.{call}" + (".item()" if python else "")
         try:
             replacement = cst.parse_expression(text)
         except cst.ParserSyntaxError:
             return None
         return Fix(
             "unsafe",
-            f"Replace with `{self._runtime}.{call.partition('(')[0]}(...)`",
+            f"Replace with `{self.runtime_module}.{call.partition('(')[0]}(...)`",
             ((root.node, replacement),),
-            (ImportSpec(self._runtime),),
+            (ImportSpec(self.runtime_module),),
         )
 
     def _tensors(self, comp: cst.ListComp | cst.GeneratorExp, base: cst.BaseExpression, order: str, classifier_resolve) -> str | None:  # type: ignore[no-untyped-def]

@@ -387,7 +387,6 @@ class UnguardedPrivateApi(Rule):
     def __init__(self, options=None) -> None:  # type: ignore[no-untyped-def]
         super().__init__(options)
         self._allowed: tuple[str, ...] = tuple(self.options["allowed-private-apis"])
-        self._runtime: str = self.options["runtime-module"]
 
     # -- per-file state ------------------------------------------------------------------
 
@@ -722,7 +721,7 @@ class UnguardedPrivateApi(Rule):
         prefix, equivalent = found
         if not equivalent.name:
             return f"{text} ({equivalent.note})"
-        public = equivalent.name.replace(RUNTIME, self._runtime)
+        public = equivalent.name.replace(RUNTIME, self.runtime_module)
         if prefix == qualified:
             return f"{text}; the public `{public}` does the same"
         if equivalent.same_members:
@@ -737,7 +736,7 @@ class UnguardedPrivateApi(Rule):
         if found is None or not found[1].fix:
             return None
         prefix, equivalent = found
-        return prefix, equivalent.name.replace(RUNTIME, self._runtime)
+        return prefix, equivalent.name.replace(RUNTIME, self.runtime_module)
 
     def _attribute_fix(
         self, chain: list[cst.Attribute | cst.Name], binding: str, qualified: str

@@ -197,10 +197,6 @@ class HiddenDeviceDefault(Rule):
         ),
     )
 
-    def __init__(self, options=None) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(options)
-        self._runtime: str = self.options["runtime-module"]
-
     def begin_file(self, ctx: FileContext) -> None:
         super().begin_file(ctx)
         self._frames: list[_Frame | None] = []
@@ -319,7 +315,7 @@ class HiddenDeviceDefault(Rule):
             message = (
                 f"`{name}` defaults to '{literal}' although the device can be inferred from "
                 f"`{source.name.value}`: callers who omit it silently get {literal} tensors next to "
-                f"tensors on another device; default to None and use `{self._runtime}.infer_device(...)`"
+                f"tensors on another device; default to None and use `{self.runtime_module}.infer_device(...)`"
             )
             self.report(param, message, fix=self._fix(frame, param, source))
 
@@ -340,12 +336,12 @@ class HiddenDeviceDefault(Rule):
             not _COLLECTION.search(annotation) and argument in ("params", "parameters")
         ):
             lines.append(f"    {argument} = list({argument})")
-        lines.append(f"    {device} = {self._runtime}.infer_device({argument})")
+        lines.append(f"    {device} = {self.runtime_module}.infer_device({argument})")
         guard = cst.parse_statement("\n".join(lines) + "\n")
         statements = list(body.body)
         index = 1 if statements and _is_docstring(statements[0]) else 0
         statements.insert(index, guard)
-        imports = [ImportSpec(self._runtime)]
+        imports = [ImportSpec(self.runtime_module)]
         new_param = param.with_changes(default=cst.Name("None"))
         if param.annotation is not None:
             current = param.annotation.annotation

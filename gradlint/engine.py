@@ -1,8 +1,9 @@
 """Check or fix one file: parse once, run every applicable rule in one batched pass.
 
-Work is only done where it can matter: rules whose text trigger does not match are not run,
-files no rule wants are not parsed with libcst (only syntax-checked with the stdlib), and
-positions are computed only for files that have findings.
+Work is only done where it can matter: rules whose text trigger does not match are not run;
+every file is parsed with the stdlib ``ast`` (the syntax check) and each remaining rule's
+prescreen looks at that tree; only the module-level statements some rule still wants are
+parsed with libcst; positions are computed only for the statements that have findings.
 """
 
 from __future__ import annotations
@@ -55,8 +56,6 @@ class _Placed:
     suppressed: bool
 
 
-
-
 class Engine:
     """Holds the rule objects (built once per process) and checks files one at a time."""
 
@@ -100,8 +99,7 @@ class Engine:
         """The stdlib parse (or its GL000) and the libcst rules the screen still wants."""
         screened = screen(text, info.path)
         if isinstance(screened, SyntaxError):
-            location = Location(screened.lineno or 1, screened.offset or 1)
-            return parse_error(info.path, f"SyntaxError: {screened.msg}", location), []
+            return _syntax_finding(info.path, screened), []
         if not self.use_prescreen:
             return screened, self._rules_for(info, text, codes)
         return screened, [
@@ -360,21 +358,16 @@ def apply_fixes(module: cst.Module, fixes: Iterable[Fix]) -> str:
 
 
 def check_syntax(text: str, path: str) -> None:
-    error = syntax_error(text, path)
-    if error is not None:
-        raise FixError(f"the fixed code does not parse ({error.message})")
+    screened = screen(text, path)
+    if isinstance(screened, SyntaxError):
+        raise FixError(f"the fixed code does not parse ({_syntax_finding(path, screened).message})")
 
 
-def syntax_error(text: str, path: str) -> Finding | None:
-    """A GL000 finding if the stdlib compiler rejects the text."""
-    try:
-        compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
-    except SyntaxError as error:
-        location = Location(error.lineno or 1, error.offset or 1)
-        return parse_error(path, f"SyntaxError: {error.msg}", location)
-    except (ValueError, RecursionError, MemoryError) as error:
-        return parse_error(path, f"cannot parse: {error}", Location(1, 1))
-    return None
+def _syntax_finding(path: str, error: SyntaxError) -> Finding:
+    """The GL000 finding for a file the stdlib compiler rejects."""
+    location = Location(error.lineno or 1, error.offset or 1)
+    message = error.msg if error.msg.startswith("cannot parse") else f"SyntaxError: {error.msg}"
+    return parse_error(path, message, location)
 
 
 def text_edits(old: str, new: str) -> tuple[Edit, ...]:

@@ -162,6 +162,9 @@ def _check(
         run = run_paths(files, settings, options)
     for warning in run.warnings:
         click.echo(f"warning: {warning}", err=True)
+    # The other files were checked and are reported, but the run is no clean verdict (exit 2).
+    for error in run.internal_errors:
+        click.echo(f"gradlint: error: {error}", err=True)
 
     changed = [result for result in run.results if result.fixed is not None]
     fixed_count = sum(result.fixed_count for result in changed)
@@ -186,15 +189,17 @@ def _check(
             click.echo(_unified_diff(path, original, text), nl=False)
         if output_format == "text":
             click.echo(f"Would fix {fixed_count} error{'s' * (fixed_count != 1)}.", err=True)
-        for error in run.internal_errors:
-            click.echo(f"gradlint: error: {error}", err=True)
         if run.internal_errors:
             return EXIT_ERROR
         return EXIT_CLEAN if exit_zero or not (changed or (project and project.texts)) else EXIT_FINDINGS
     if fix:
         if from_stdin:
-            text = changed[0].fixed if changed else data.decode("utf-8", "surrogateescape")
-            sys.stdout.write(text or "")
+            # The fixed source goes to stdout in the file's own encoding; findings to stderr.
+            result = changed[0] if changed else None
+            output = data if result is None else (result.fixed or "").encode(result.encoding)
+            sys.stdout.flush()
+            sys.stdout.buffer.write(output)
+            sys.stdout.buffer.flush()
         else:
             for result in changed:
                 if project is None or result.path not in project.texts:
@@ -212,10 +217,7 @@ def _check(
         out(summary(run, fixed=fixed_count, fixing=fix, unsafe=unsafe_fixes), nl=False)
     else:
         out(REPORTERS[output_format](run), nl=False)
-    for error in run.internal_errors:
-        click.echo(f"gradlint: error: {error}", err=True)
     if run.internal_errors:
-        # The other files were checked and reported, but this run is not a clean verdict.
         return EXIT_ERROR
     if exit_zero or not run.findings:
         return EXIT_CLEAN

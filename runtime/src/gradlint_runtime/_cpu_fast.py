@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import torch
 from torch import Tensor
@@ -37,11 +38,20 @@ _PLAN_CACHE_SIZE = 64
 
 
 @dataclass(frozen=True)
+class _Rest:
+    """Tensors (or row tails) normed whole, in one foreach call: one accumulation dtype."""
+
+    dtype: torch.dtype  # the accumulation dtype
+    indices: tuple[int, ...]  # the tensors
+    starts: tuple[int, ...] | None  # first element of each (a row tail), None if all start at 0
+
+
+@dataclass(frozen=True)
 class _Plan:
     """How to cut a list of tensors of one layout into parts, and which results to doubt."""
 
-    rows: tuple[tuple[int, int, bool], ...]  # (tensor index, number of rows, has a tail)
-    rest: tuple[tuple[tuple[int, int], ...], ...]  # per accumulation dtype: (tensor index, first element)
+    rows: tuple[tuple[int, int, torch.dtype], ...]  # (tensor index, number of rows, accumulation dtype)
+    rest: tuple[_Rest, ...]
     owners: Tensor  # for every part, the index of its tensor
     floors: Tensor  # per tensor: a norm below this may have underflowed
     ceilings: Tensor  # per tensor: float64's max (a norm above it is inf)
@@ -53,24 +63,29 @@ _plans: dict[_Layout, _Plan] = {}
 
 
 def _layout(tensors: Sequence[Tensor]) -> _Layout:
-    return tuple((t.numel(), t.dtype, t.is_contiguous()) for t in tensors)
+    # map over the C-level accessors: this runs on every call, ~3 attribute reads per tensor
+    return tuple(zip(map(Tensor.numel, tensors), map(_dtype_of, tensors), map(Tensor.is_contiguous, tensors)))
+
+
+_dtype_of = attrgetter("dtype")
 
 
 def _make_plan(tensors: Sequence[Tensor]) -> _Plan:
-    rows: list[tuple[int, int, bool]] = []
+    rows: list[tuple[int, int, torch.dtype]] = []
     rest: dict[torch.dtype, list[tuple[int, int]]] = {}
     for i, t in enumerate(tensors):
         n = t.numel()
-        whole = rest.setdefault(accumulation_dtype(t.dtype), [])
+        acc = accumulation_dtype(t.dtype)
+        whole = rest.setdefault(acc, [])
         if n >= CHUNKED_MIN_NUMEL and t.is_contiguous():
-            rows.append((i, n // ROW, n % ROW != 0))
+            rows.append((i, n // ROW, acc))
             if n % ROW:
                 whole.append((i, n - n % ROW))
         else:
             whole.append((i, 0))
-    groups = tuple(tuple(group) for group in rest.values() if group)
+    groups = tuple(_rest_group(acc, group) for acc, group in rest.items() if group)
     # parts come out in this order: every row of the row tensors, then the rest, group by group
-    owners = [i for i, count, _ in rows for _ in range(count)] + [i for group in groups for i, _ in group]
+    owners = [i for i, count, _ in rows for _ in range(count)] + [i for group in groups for i in group.indices]
     floors = []
     for t in tensors:
         info = torch.finfo(accumulation_dtype(t.dtype))
@@ -86,6 +101,12 @@ def _make_plan(tensors: Sequence[Tensor]) -> _Plan:
     )
 
 
+def _rest_group(acc: torch.dtype, group: list[tuple[int, int]]) -> _Rest:
+    indices = tuple(i for i, _ in group)
+    starts = tuple(first for _, first in group)
+    return _Rest(acc, indices, starts if any(starts) else None)
+
+
 def _plan(tensors: Sequence[Tensor]) -> _Plan:
     key = _layout(tensors)
     plan = _plans.get(key)
@@ -96,26 +117,32 @@ def _plan(tensors: Sequence[Tensor]) -> _Plan:
     return plan
 
 
+def _rest_tensors(tensors: Sequence[Tensor], group: _Rest) -> list[Tensor]:
+    if group.starts is None:  # the common case: small tensors only, no row tails
+        return [tensors[i] for i in group.indices]
+    return [tensors[i].view(-1)[first:] if first else tensors[i] for i, first in zip(group.indices, group.starts)]
+
+
 def cpu_gated_l2_norms(tensors: Sequence[Tensor], foreach: bool | None) -> Tensor:
     """Safe per-tensor 2-norms (1-D float64) of CPU tensors, with one read of a flag vector."""
     plan = _plan(tensors)
     pieces: list[Tensor] = []
-    for i, rows, has_tail in plan.rows:
-        flat = tensors[i].view(-1)
-        block = flat[: rows * ROW].view(rows, ROW) if has_tail else flat.view(rows, ROW)
-        pieces.append(torch.linalg.vector_norm(block, 2, dim=1, dtype=accumulation_dtype(flat.dtype)))
+    for i, rows, acc in plan.rows:
+        # the first rows * ROW elements of a contiguous tensor as a (rows, ROW) view: one op,
+        # with or without a tail (the storage offset is kept)
+        block = tensors[i].as_strided((rows, ROW), (ROW, 1))
+        pieces.append(torch.linalg.vector_norm(block, 2, dim=1, dtype=acc))
     for group in plan.rest:
-        rest = [tensors[i].view(-1)[first:] if first else tensors[i] for i, first in group]
-        acc = accumulation_dtype(rest[0].dtype)
-        pieces.append(torch.stack(foreach_norms(rest, 2, acc, foreach)))
+        pieces.append(torch.stack(foreach_norms(_rest_tensors(tensors, group), 2, group.dtype, foreach)))
     parts = torch.cat(pieces).to(torch.float64)
     # float64 squares of float32-range parts cannot overflow; float64 parts that do give inf
     # (or underflow to tiny), and the flag below sends those to the scaled recompute.
     norms = plan.zeros.index_add(0, plan.owners, parts * parts).sqrt_()
     # suspect: below the underflow floor, inf (overflow or a real inf), or NaN (recomputed
     # too, harmlessly: it stays NaN); one clamp instead of three comparisons
-    suspect = torch.clamp(norms, plan.floors, plan.ceilings) != norms
-    for i, flagged in enumerate(suspect.tolist()):  # the one read (CPU only)
-        if flagged:
-            norms[i] = scaled_norm(tensors[i], 2.0)
+    flags = (torch.clamp(norms, plan.floors, plan.ceilings) != norms).tolist()  # the one read (CPU only)
+    if any(flags):
+        for i, flagged in enumerate(flags):
+            if flagged:
+                norms[i] = scaled_norm(tensors[i], 2.0)
     return norms

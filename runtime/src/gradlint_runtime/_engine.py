@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from operator import attrgetter
 
 import torch
 from torch import Tensor
@@ -34,9 +35,19 @@ CPU_HOST_READ = True
 """Allow the one flag read on CPU. Tests switch it off to run the device path on CPU."""
 
 
-def uses_host_read(tensors: Sequence[Tensor]) -> bool:
-    """The fast gated path runs only in eager mode on CPU tensors."""
-    return CPU_HOST_READ and all(t.is_cpu for t in tensors) and not _compat.is_compiling()
+_is_cpu = attrgetter("is_cpu")
+
+
+def all_cpu(tensors: Sequence[Tensor]) -> bool:
+    """Every tensor on the CPU (``map`` over the C accessor: this runs on every call)."""
+    return all(map(_is_cpu, tensors))
+
+
+def uses_host_read(tensors: Sequence[Tensor], on_cpu: bool | None = None) -> bool:
+    """The fast gated path runs only in eager mode on CPU tensors (``on_cpu``: already known)."""
+    if on_cpu is None:
+        on_cpu = all_cpu(tensors)
+    return CPU_HOST_READ and on_cpu and not _compat.is_compiling()
 
 
 def _by_dtype(tensors: Sequence[Tensor]) -> dict[torch.dtype, list[int]]:
@@ -84,8 +95,8 @@ def per_tensor_norms(tensors: Sequence[Tensor], p: float, foreach: bool | None =
     Returns:
         float64 norms, one per tensor, NaN for tensors with a NaN, inf for tensors with an inf.
     """
-    if all(t.is_cpu for t in tensors):  # the common case, without building device objects
-        return _same_device_norms(tensors, p, foreach)
+    if all_cpu(tensors):  # the common case, without building device objects
+        return _same_device_norms(tensors, p, foreach, on_cpu=True)
     device = tensors[0].device
     by_device: dict[torch.device, list[int]] = {}
     for i, t in enumerate(tensors):
@@ -100,12 +111,14 @@ def per_tensor_norms(tensors: Sequence[Tensor], p: float, foreach: bool | None =
     return torch.stack(out)
 
 
-def _same_device_norms(tensors: Sequence[Tensor], p: float, foreach: bool | None) -> Tensor:
+def _same_device_norms(
+    tensors: Sequence[Tensor], p: float, foreach: bool | None, on_cpu: bool | None = None
+) -> Tensor:
     if p == 0:
         return nonzero_counts(tensors)
     if math.isinf(p):
         return _extreme_norms(tensors, p, foreach)
-    if p == 2.0 and uses_host_read(tensors):  # torch's other-p CPU kernels lose ~1e-5 in float32
+    if p == 2.0 and uses_host_read(tensors, on_cpu):  # torch's other-p CPU kernels lose ~1e-5 in float32
         return cpu_gated_l2_norms(tensors, foreach)
     return _branch_free_norms(tensors, p, foreach)
 

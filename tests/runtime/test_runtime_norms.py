@@ -235,6 +235,31 @@ def test_non_contiguous_tensors(norm_path: str, reference) -> None:
     reference.assert_close(total_norm(grads), reference.total_norm(grads, 2.0), REL_F32)
 
 
+def test_same_shape_small_tensors_are_normed_per_tensor(reference) -> None:
+    # the CPU path stacks same-shape small tensors (in bounded groups) into one row-wise norm:
+    # every tensor must still get its own norm, extremes and non-finite values included
+    from gradlint_runtime import GradientCollector
+
+    gen = torch.Generator().manual_seed(0)
+    grads = [torch.randn(300, generator=gen) * 10.0**k for k in range(-30, 31, 3) for _ in range(3)]
+    grads[4] = torch.full((300,), 1e20)  # float32 squares overflow
+    grads[7] = torch.full((300,), 1e-30)  # and underflow
+    grads[9] = torch.tensor([1.0, math.nan] * 150)
+    grads[11] = torch.tensor([1.0, math.inf] * 150)
+    grads += [torch.randn(300, generator=gen).to(torch.bfloat16) for _ in range(3)]
+    grads += [torch.full((3, 100), 2.0), torch.full((100, 3), 3.0), torch.tensor(5.0), torch.tensor(-6.0)]
+    grads += [torch.randn(40, 30, generator=gen).t() for _ in range(2)]  # small and strided
+    norms = GradientCollector().collect(grads).tensor_norms
+    assert len(norms) == len(grads)
+    for t, value in zip(grads, norms):
+        expected = reference.tensor_norm(t, 2.0)
+        if math.isnan(expected) or math.isinf(expected):
+            assert value == expected or (math.isnan(value) and math.isnan(expected))
+        else:
+            assert value == pytest.approx(expected, rel=REL_F32)
+    reference.assert_close(total_norm(grads[12:]), reference.total_norm(grads[12:], 2.0), REL_F32)
+
+
 def test_error_if_nonfinite() -> None:
     with pytest.raises(RuntimeError, match="non-finite"):
         total_norm([torch.tensor([1.0, math.inf])], error_if_nonfinite=True)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from operator import attrgetter
 
 import torch
 from torch import Tensor
@@ -35,12 +34,9 @@ CPU_HOST_READ = True
 """Allow the one flag read on CPU. Tests switch it off to run the device path on CPU."""
 
 
-_is_cpu = attrgetter("is_cpu")
-
-
 def all_cpu(tensors: Sequence[Tensor]) -> bool:
-    """Every tensor on the CPU (``map`` over the C accessor: this runs on every call)."""
-    return all(map(_is_cpu, tensors))
+    """Every tensor on the CPU; computed once per call and passed down (it reads every tensor)."""
+    return all(t.is_cpu for t in tensors)
 
 
 def uses_host_read(tensors: Sequence[Tensor], on_cpu: bool | None = None) -> bool:

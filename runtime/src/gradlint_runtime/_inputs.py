@@ -41,7 +41,13 @@ def gradients(source: TensorsOrParameters) -> list[Tensor]:
     for item in items:
         if item is None:
             continue
-        grad = as_gradient(item)
+        kind = type(item)  # exact-type fast paths first: this loop runs on every call
+        if kind is torch.nn.Parameter:
+            grad = item.grad
+        elif kind is Tensor and not item.requires_grad:
+            grad = item
+        else:
+            grad = as_gradient(item)
         if grad is not None and grad.numel() > 0:
             grads.append(grad)
     return grads

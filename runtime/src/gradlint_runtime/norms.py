@@ -46,7 +46,7 @@ def check_order(norm_type: float) -> float:
 
 def result_dtype(grads: list[Tensor]) -> torch.dtype:
     """float64 if any gradient is float64, else float32 (never a 16-bit result that overflows)."""
-    return torch.float64 if any(g.dtype == torch.float64 for g in grads) else torch.float32
+    return torch.float64 if torch.float64 in [g.dtype for g in grads] else torch.float32
 
 
 def total_norm_f64(

@@ -16,7 +16,6 @@ from gradlint.names import ImportTable, binds_locally
 
 __all__ = ["ContextTracker", "FileContext", "FileInfo", "describe_file"]
 
-_STATEMENT_TYPES = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
 
 
 @dataclass(slots=True)
@@ -33,15 +32,12 @@ class FileContext:
     _shadow_cache: dict[tuple[int, str], bool] = field(default_factory=dict)
     _positions: Mapping[cst.CSTNode, CodeRange] | None = None
 
-    def position(self, node: cst.CSTNode) -> CodeRange:
-        """Line/column range of a node (0-based columns); resolved once per file, on demand.
-
-        Positions cost about two parses, so only rules that need them while visiting
-        (e.g. to record project facts) should ask; findings get theirs from the engine.
-        """
-        return self.positions()[node]
-
     def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
+        """Line/column ranges of every node (0-based columns), resolved once per file.
+
+        Positions cost about two parses; the engine asks only for files with findings, and
+        prefers :meth:`statement_positions` when it can.
+        """
         if self._positions is None:
             self._positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(
                 PositionProvider

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import textwrap
 
 from gradlint.rule import Rule
 
@@ -24,6 +23,3 @@ def rule_doc(rule: type[Rule]) -> str:
             lines += ["", "```python", example.code.rstrip("\n"), "```"]
     return "\n".join(lines) + "\n"
 
-
-def first_paragraph(text: str) -> str:
-    return textwrap.dedent(text).strip().split("\n\n", 1)[0]

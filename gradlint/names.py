@@ -94,13 +94,6 @@ class ImportTable:
             return None
         return f"{qualified}.{rest}" if rest else qualified
 
-    def names_for(self, prefix: str) -> Iterable[str]:
-        """Local names bound to ``prefix`` or to something under it."""
-        return [
-            local
-            for local, qualified in self.bindings.items()
-            if qualified == prefix or qualified.startswith(prefix + ".")
-        ]
 
 
 def _module_level_statements(

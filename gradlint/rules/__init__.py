@@ -12,13 +12,12 @@ import importlib
 import pkgutil
 from typing import TYPE_CHECKING
 
-from gradlint.findings import PARSE_ERROR_CODE
 from gradlint.registry import PARSE_ERROR_SUMMARY
 
 if TYPE_CHECKING:
     from gradlint.rule import Rule
 
-__all__ = ["PARSE_ERROR_SUMMARY", "all_codes", "all_rules", "rule_by_code"]
+__all__ = ["PARSE_ERROR_SUMMARY", "all_rules", "rule_by_code"]
 
 
 @functools.cache
@@ -50,6 +49,3 @@ def rule_by_code(code: str) -> type[Rule] | None:
             return rule
     return None
 
-
-def all_codes() -> tuple[str, ...]:
-    return (PARSE_ERROR_CODE, *(rule.code for rule in all_rules()))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from gradlint.cache import Cache
@@ -95,21 +95,22 @@ class _Worker:
             reason = error.strerror or str(error)
             return FileResult(path, [parse_error(path, f"cannot read file: {reason}", Location(1, 1))])
 
-    def cached(self, path: str, data: bytes) -> FileResult | None:
-        if self.cache is None:
-            return None
-        return self.cache.get(self.cache.key(path, data), path)
-
     def process_path(self, path: str) -> FileResult:
         data = self.read(path)
         if isinstance(data, FileResult):
             return data
-        hit = self.cached(path, data)
-        if hit is not None:
-            return hit
+        key = None if self.cache is None else self.cache.key(path, data)
+        if key is not None:
+            hit = self.cache.get(key, path)  # type: ignore[union-attr]
+            if hit is not None:
+                return hit
+        return self.process_miss(path, data, key)
+
+    def process_miss(self, path: str, data: bytes, key: str | None) -> FileResult:
+        """Check bytes the cache did not have, and store the result under ``key``."""
         result = self.process_bytes(path, data)
-        if self.cache is not None and result.internal_error is None:
-            self.cache.put(self.cache.key(path, data), result)
+        if self.cache is not None and key is not None and result.internal_error is None:
+            self.cache.put(key, result)
         return result
 
     def process_bytes(self, path: str, data: bytes) -> FileResult:
@@ -166,21 +167,29 @@ def run_paths(files: Sequence[str], settings: Settings, options: RunOptions) -> 
     """
     main = _Worker(settings, options)
     results: list[FileResult] = []
-    misses: list[str] = []
+    # Cache misses keep the bytes and key already read here, for the in-process path.
+    misses: dict[str, tuple[bytes, str] | None] = {}
     for path in files:
         if main.cache is None:
-            misses.append(path)
+            misses[path] = None
             continue
         data = main.read(path)
-        hit = data if isinstance(data, FileResult) else main.cached(path, data)
+        if isinstance(data, FileResult):
+            results.append(data)
+            continue
+        key = main.cache.key(path, data)
+        hit = main.cache.get(key, path)
         if hit is None:
-            misses.append(path)
+            misses[path] = (data, key)
         else:
             results.append(hit)
     jobs = options.jobs or default_jobs()
     jobs = max(1, min(jobs, len(misses) // MIN_FILES_PER_WORKER or 1))
     if jobs == 1:
-        results.extend(main.process_path(path) for path in misses)
+        results.extend(
+            main.process_path(path) if known is None else main.process_miss(path, *known)
+            for path, known in misses.items()
+        )
     else:
         # Largest files first, so no worker is left with a big file at the end.
         order = sorted(misses, key=_size, reverse=True)
@@ -194,12 +203,8 @@ def run_paths(files: Sequence[str], settings: Settings, options: RunOptions) -> 
 
 def run_source(data: bytes, path: str, settings: Settings, options: RunOptions) -> RunResult:
     """Check (or fix) one file's bytes, e.g. from stdin."""
-    worker = _Worker(settings, RunOptions(**{**_as_dict(options), "use_cache": False}))
+    worker = _Worker(settings, replace(options, use_cache=False))
     return finish([worker.process_bytes(path, data)], settings)
-
-
-def _as_dict(options: RunOptions) -> dict[str, object]:
-    return {name: getattr(options, name) for name in RunOptions.__slots__}  # type: ignore[attr-defined]
 
 
 def finish(results: list[FileResult], settings: Settings) -> RunResult:

@@ -70,6 +70,11 @@ class Engine:
         # stdlib ``ast``): they never need the libcst parse.
         self.source_rules = [rule for rule in self.rules if hasattr(rule, "facts_from_source")]
         self.rules = [rule for rule in self.rules if rule not in self.source_rules]
+        # per-file-ignores, expanded once rather than for every file.
+        self._per_file = [
+            (spec_for((pattern,)), frozenset(expand_codes(selectors, "per-file-ignores")))
+            for pattern, selectors in settings.per_file_ignores
+        ]
         # Off only in the test that proves the prescreen never changes findings.
         self.use_prescreen = True
         self._holder: list[FileContext] = []
@@ -80,11 +85,20 @@ class Engine:
 
     def codes_for(self, info: FileInfo, text: str) -> frozenset[str]:
         codes = set(self.settings.enabled_codes)
-        codes -= per_file_ignored(self.settings, info.path)
+        codes -= self._per_file_ignored(info.path)
         suppressed = file_suppressions(text)
         if suppressed is ALL:
             return frozenset()
         return frozenset(codes - suppressed)
+
+    def _per_file_ignored(self, path: str) -> frozenset[str]:
+        codes: set[str] = set()
+        if self._per_file:
+            relative = relative_to_root(path, self.settings.root)
+            for spec, ignored in self._per_file:
+                if spec.match_file(relative):
+                    codes |= ignored
+        return frozenset(codes)
 
     def _rules_for(self, info: FileInfo, text: str, codes: frozenset[str]) -> list[Rule]:
         return [
@@ -381,14 +395,3 @@ def text_edits(old: str, new: str) -> tuple[Edit, ...]:
             continue
         edits.append(Edit("".join(new_lines[j1:j2]), Location(i1 + 1, 1), Location(i2 + 1, 1)))
     return tuple(edits)
-
-
-def per_file_ignored(settings: Settings, path: str) -> frozenset[str]:
-    if not settings.per_file_ignores:
-        return frozenset()
-    relative = relative_to_root(path, settings.root)
-    codes: set[str] = set()
-    for pattern, selectors in settings.per_file_ignores:
-        if spec_for((pattern,)).match_file(relative):
-            codes.update(expand_codes(selectors, "per-file-ignores"))
-    return frozenset(codes)

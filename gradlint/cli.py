@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from gradlint import __version__
+from gradlint.cache import NotACache
 from gradlint.cache import clear as clear_cache
 from gradlint.config import (
     ConfigError,
@@ -25,7 +26,6 @@ from gradlint.discovery import DiscoveryError, discover
 from gradlint.findings import PARSE_ERROR_CODE
 from gradlint.registry import PARSE_ERROR_SUMMARY, rule_metas
 from gradlint.runner import RunOptions, run_paths, run_source
-from gradlint.source import write_atomically
 
 # Modules that import libcst (the rules, fixes, rule docs) are imported where they are used,
 # so that a check answered from the cache starts in a fraction of the time.
@@ -155,7 +155,7 @@ def _check(
     )
     from_stdin = paths == ("-",)
     if from_stdin:
-        data = sys.stdin.buffer.read()
+        data = _read_stdin(settings.max_file_size)
         run = run_source(data, stdin_filename or "-", settings, options)
     else:
         files = discover(paths, settings)
@@ -167,8 +167,10 @@ def _check(
         click.echo(f"gradlint: error: {error}", err=True)
 
     changed = [result for result in run.results if result.fixed is not None]
+    write_errors: list[str] = []
     fixed_count = sum(result.fixed_count for result in changed)
     project = None
+    unfiltered = list(run.findings)
     if (fix or diff) and not from_stdin:
         from gradlint.project_fixes import plan_project_fixes
 
@@ -201,14 +203,14 @@ def _check(
             sys.stdout.buffer.write(output)
             sys.stdout.buffer.flush()
         else:
-            for result in changed:
-                if project is None or result.path not in project.texts:
-                    write_atomically(result.path, (result.fixed or "").encode(result.encoding))
-            if project is not None:
-                from gradlint.project_fixes import write_plan
+            from gradlint.writing import write_fixes
 
-                write_plan(project)
+            written = write_fixes(run, project, settings, options, unfiltered)
+            write_errors = written.errors
+            fixed_count -= written.unwritten
 
+    for error in write_errors:
+        click.echo(f"gradlint: error: {error}", err=True)
     out = click.echo if not (fix and from_stdin) else (lambda text, nl=True: click.echo(text, nl=nl, err=True))
     if statistics:
         out(render_statistics(run), nl=False)
@@ -217,11 +219,25 @@ def _check(
         out(summary(run, fixed=fixed_count, fixing=fix, unsafe=unsafe_fixes), nl=False)
     else:
         out(REPORTERS[output_format](run), nl=False)
-    if run.internal_errors:
+    if run.internal_errors or write_errors:
         return EXIT_ERROR
     if exit_zero or not run.findings:
         return EXIT_CLEAN
     return EXIT_FINDINGS
+
+
+def _read_stdin(limit: int) -> bytes:
+    """All of standard input (at most ``limit`` bytes), or a usage error that says why not."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise UsageFailure("`-`: standard input is closed")
+    try:
+        data = stream.read(limit + 1)
+    except (OSError, ValueError) as error:
+        raise UsageFailure(f"`-`: cannot read standard input: {error}") from None
+    if len(data) > limit:
+        raise UsageFailure(f"`-`: standard input is larger than max-file-size ({limit} bytes)")
+    return data
 
 
 def _unified_diff(path: str, old: str, new: str) -> str:
@@ -276,5 +292,10 @@ def clean(config: str | None) -> None:
         click.echo(f"gradlint: error: {error}", err=True)
         sys.exit(EXIT_ERROR)
     directory = os.path.join(settings.root, settings.cache_dir)
-    if clear_cache(directory):
+    try:
+        removed = clear_cache(directory)
+    except NotACache as error:
+        click.echo(f"gradlint: error: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+    if removed:
         click.echo(f"Removed {directory}")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import keyword
 import os
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import pathspec
 
 from gradlint import __version__
 from gradlint.findings import PARSE_ERROR_CODE
@@ -90,7 +93,7 @@ def _rule_options() -> dict[str, Any]:
 
 def find_config(paths: Sequence[str]) -> Path | None:
     """The nearest pyproject.toml with a ``[tool.gradlint]`` table above the checked paths."""
-    starts = [Path(p).resolve() for p in paths if p != "-"] or [Path.cwd()]
+    starts = [_resolved(p) for p in paths if p != "-"] or [Path.cwd()]
     start = Path(os.path.commonpath([str(p) for p in starts]))
     if start.is_file() or not start.exists():
         start = start.parent
@@ -101,9 +104,45 @@ def find_config(paths: Sequence[str]) -> Path | None:
                 data = tomllib.loads(candidate.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
                 raise ConfigError(f"{candidate}: cannot read: {error}") from None
-            if "gradlint" in data.get("tool", {}):
+            if "gradlint" in _tool_table(data, candidate):
                 return candidate
     return None
+
+
+def _tool_table(data: Mapping[str, Any], config_file: Path) -> Mapping[str, Any]:
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{config_file}: `tool` must be a table ([tool.gradlint])")
+    return tool
+
+
+def _patterns(key: str, patterns: Iterable[str]) -> None:
+    """Reject a glob pattern that cannot be compiled, naming the key and the pattern."""
+    for pattern in patterns:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([pattern])
+        except Exception as error:  # noqa: BLE001 - pathspec raises its own errors and re.error
+            raise ConfigError(f"`{key}`: invalid pattern `{pattern}`: {error}") from None
+
+
+def _module_name(key: str, value: str, placeholders: Iterable[str] = ()) -> None:
+    """Reject a value that is not a dotted module name (``a.b``; ``{package}`` allowed)."""
+    name = value
+    for placeholder in placeholders:
+        name = name.replace(placeholder, "package")
+    if not name or not all(part.isidentifier() and not keyword.iskeyword(part) for part in name.split(".")):
+        raise ConfigError(f"`{key}`: {value!r} is not a dotted module name")
+
+
+# Rule options whose value is a module the fixes import from: (option, placeholders allowed).
+_MODULE_OPTIONS = {"runtime-module": (), "constants-module": ("{package}",)}
+
+
+def _resolved(path: str) -> Path:
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):  # a symlink loop: the file itself is reported later
+        return Path(os.path.abspath(path))
 
 
 def _string_list(table: Mapping[str, Any], key: str) -> tuple[str, ...]:
@@ -135,7 +174,7 @@ def load_settings(config_file: Path | None) -> Settings:
         data = tomllib.loads(config_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"{config_file}: cannot read: {error}") from None
-    table = data.get("tool", {}).get("gradlint", {})
+    table = _tool_table(data, config_file).get("gradlint", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{config_file}: [tool.gradlint] must be a table")
     try:
@@ -174,11 +213,14 @@ def settings_from_table(table: Mapping[str, Any], *, root: str, config_file: str
                 raise ConfigError(f"`per-file-ignores`.`{pattern}` must be a list of codes")
             expand_codes(codes, f"per-file-ignores.{pattern}")
             pairs.append((pattern, tuple(codes)))
+        _patterns("per-file-ignores", [pattern for pattern, _ in pairs])
         changes["per_file_ignores"] = tuple(pairs)
     if "exclude" in table:
         changes["exclude"] = _string_list(table, "exclude")
+        _patterns("exclude", changes["exclude"])
     if "extend-exclude" in table:
         changes["extend_exclude"] = _string_list(table, "extend-exclude")
+        _patterns("extend-exclude", changes["extend_exclude"])
     if "respect-gitignore" in table:
         if not isinstance(table["respect-gitignore"], bool):
             raise ConfigError("`respect-gitignore` must be true or false")
@@ -189,9 +231,16 @@ def settings_from_table(table: Mapping[str, Any], *, root: str, config_file: str
             raise ConfigError("`max-file-size` must be a positive number of bytes")
         changes["max_file_size"] = size
     if "cache-dir" in table:
-        if not isinstance(table["cache-dir"], str):
+        cache_dir = table["cache-dir"]
+        if not isinstance(cache_dir, str):
             raise ConfigError("`cache-dir` must be a string")
-        changes["cache_dir"] = table["cache-dir"]
+        if not cache_dir.strip():
+            raise ConfigError("`cache-dir` must not be empty")
+        location = os.path.abspath(os.path.join(root, cache_dir))
+        if os.path.commonpath([location, os.path.abspath(root)]) == location:
+            # `gradlint clean` removes the cache directory: never the project or above it.
+            raise ConfigError(f"`cache-dir`: `{cache_dir}` is the project folder or above it")
+        changes["cache_dir"] = cache_dir
     options = {}
     for key, option in rule_options.items():
         if key in table:
@@ -199,6 +248,8 @@ def settings_from_table(table: Mapping[str, Any], *, root: str, config_file: str
                 options[key] = option.validate(table[key])
             except ValueError as error:
                 raise ConfigError(f"`{key}`: {error}") from None
+            if key in _MODULE_OPTIONS:
+                _module_name(key, options[key], _MODULE_OPTIONS[key])
     changes["options"] = options
     return replace(settings, **changes)
 

@@ -9,6 +9,7 @@ files are written on their own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -31,14 +32,15 @@ class WriteOutcome:
 def write_fixes(
     run: RunResult,
     plan: ProjectFixPlan | None,
-    settings: Settings,
+    settings_for: Callable[[str], Settings],
     options: RunOptions,
     unfiltered: list[Finding],
 ) -> WriteOutcome:
     """Write every changed file; ``run.findings`` is corrected for what could not be written.
 
-    ``unfiltered`` is the list of findings before the project plan's fixed places were
-    removed from it (they come back if the plan is not written).
+    ``settings_for`` gives a file's settings (to check an unwritten file's original text
+    again); ``unfiltered`` is the list of findings before the project plan's fixed places
+    were removed from it (they come back if the plan is not written).
     """
     outcome = WriteOutcome()
     changed = {result.path: result for result in run.results if result.fixed is not None}
@@ -68,7 +70,7 @@ def write_fixes(
             outcome.unwritten += result.fixed_count
             failed.append(path)
     if failed:
-        _report_originals(run, failed, changed, settings, options)
+        _report_originals(run, failed, changed, settings_for, options)
     run.findings.sort(key=lambda finding: finding.sort_key)
     return outcome
 
@@ -77,7 +79,7 @@ def _report_originals(
     run: RunResult,
     paths: list[str],
     changed: dict[str, FileResult],
-    settings: Settings,
+    settings_for: Callable[[str], Settings],
     options: RunOptions,
 ) -> None:
     """Replace the per-file findings of unwritten files with those of their original text."""
@@ -89,6 +91,7 @@ def _report_originals(
     kept = [f for f in run.findings if f.path not in lost or f.code in project_codes]
     for path in paths:
         result = changed[path]
-        again = check_bytes((result.original or "").encode(result.encoding), path, settings, options)
+        data = (result.original or "").encode(result.encoding)
+        again = check_bytes(data, path, settings_for(path), options)
         kept.extend(again.findings)
     run.findings = kept

@@ -14,7 +14,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from gradlint import project_fixes
+from gradlint.rules import _constant_edits
 from gradlint.config import load_settings
 from gradlint.discovery import discover
 from gradlint.project_fixes import plan_project_fixes, write_plan
@@ -78,13 +78,13 @@ def test_fix_is_all_or_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     copy = tmp_path / "project"
     shutil.copytree(FIXTURE, copy)
     settings, run = _run(copy, fix=True, unsafe_fixes=True)
-    real = project_fixes._rewrite
+    real = _constant_edits.rewrite
 
-    def broken(path: str, text: str, items):  # type: ignore[no-untyped-def]
-        fixed = real(path, text, items)
+    def broken(path: str, text: str, *args):  # type: ignore[no-untyped-def]
+        fixed = real(path, text, *args)
         return fixed + "\ndef broken(:\n" if path.endswith("monitor.py") else fixed
 
-    monkeypatch.setattr(project_fixes, "_rewrite", broken)
+    monkeypatch.setattr(_constant_edits, "rewrite", broken)
     plan = plan_project_fixes(run, settings, unsafe=True)
     assert plan.errors and not plan.texts
     assert not (copy / "telemetry" / "constants.py").exists()
@@ -151,12 +151,17 @@ def test_constants_module_path_src_layout(tmp_path: Path) -> None:
 
 
 def test_runtime_constants_can_be_turned_off(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text("[tool.gradlint]\nuse-runtime-constants = false\n")
-    (tmp_path / "a.py").write_text("health -= vanishing_ratio * 0.5\n")
-    (tmp_path / "b.py").write_text("score -= vanishing_ratio * 0.5\n")
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\ndependencies = ["gradlint-runtime"]\n'
+        "[tool.gradlint]\nuse-runtime-constants = false\n"
+    )
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "a.py").write_text("def f(health, vanishing_ratio):\n    health -= vanishing_ratio * 0.5\n")
+    (tmp_path / "pkg" / "b.py").write_text("def g(score, vanishing_ratio):\n    score -= vanishing_ratio * 0.5\n")
     settings, run = _run(tmp_path, fix=True, unsafe_fixes=True)
     plan = plan_project_fixes(run, settings, unsafe=True)
     assert not plan.errors
-    constants = plan.texts[os.path.relpath(tmp_path / "constants.py") if not os.path.relpath(tmp_path).startswith("..") else str(tmp_path / "constants.py")]
-    assert "VANISHING_HEALTH_PENALTY = 0.5" in constants
-    assert "from constants import VANISHING_HEALTH_PENALTY" in plan.texts[str(tmp_path / "a.py")]
+    texts = {Path(path).resolve(): text for path, text in plan.texts.items()}
+    assert "VANISHING_HEALTH_PENALTY = 0.5" in texts[(tmp_path / "pkg" / "constants.py").resolve()]
+    assert "from pkg.constants import VANISHING_HEALTH_PENALTY" in texts[(tmp_path / "pkg" / "a.py").resolve()]

@@ -209,7 +209,7 @@ class DuplicatedConstant(Rule):
     ) -> list[dict[str, Any]] | None:
         """The engine calls this instead of a libcst pass: facts come from the stdlib ``ast``
         tree it already parsed (``None`` when the text does not parse)."""
-        return collect(text, self._words, self._trigger, tree=tree)
+        return collect(text, self._words, self._trigger, tree=tree, package=info.package)
 
     @classmethod
     def reduce(cls, facts: Mapping[str, list[Any]], settings: Any) -> list[Finding]:

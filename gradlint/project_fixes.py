@@ -70,6 +70,7 @@ def plan_project_fixes(run: object, settings: Settings, unsafe: bool) -> Project
         imports: dict[str, list[tuple[str, str]]] = defaultdict(list)
         definitions: dict[str, dict[str, str]] = defaultdict(dict)
         additions: dict[str, dict[str, str]] = defaultdict(dict)  # constants module -> name -> line
+        own_modules = {group.module for group in groups if group.module and not group.runtime}
         for group in groups:
             spelling = _spelling(group)
             line = f"{group.constant} = {spelling}  # {group.role}\n"
@@ -95,8 +96,13 @@ def plan_project_fixes(run: object, settings: Settings, unsafe: bool) -> Project
                     raise _PlanError(f"{path}: a place comes before the module's first statement")
             plan.originals[path] = text
             plan.encodings[path] = encodings.get(path, "utf-8")
-            package = describe_file(path).package
-            plan.texts[path] = edits.rewrite(path, text, items, imports.get(path, []), local, package)
+            # First party: the file's package and the constants modules it imports (a module
+            # at the project root included); the runtime is a third-party dependency.
+            first_party = {describe_file(path).package, *(m.split(".")[0] for m in own_modules)}
+            first_party.discard(None)
+            plan.texts[path] = edits.rewrite(
+                path, text, items, imports.get(path, []), local, frozenset(first_party)  # type: ignore[arg-type]
+            )
             plan.fixed.update((path, fact["l"], fact["c"]) for fact, _, _ in items)
         for home, lines in sorted(additions.items()):
             path = known.get(home, display_path(home))

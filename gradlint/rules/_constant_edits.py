@@ -31,13 +31,15 @@ class _Rewriter(cst.CSTTransformer):
         return self.replacements.get(id(original_node), updated_node)
 
 
-def section_of(module: str, level: int, package: str | None) -> int:
+def section_of(module: str, level: int, package: str | frozenset[str] | None) -> int:
+    """The isort section of an import; ``package`` names the first-party top-level modules."""
     if level:
         return LOCAL
     top = module.split(".")[0]
     if top == "__future__":
         return FUTURE
-    if package and top == package:
+    first_party = {package} if isinstance(package, str) else set(package or ())
+    if top in first_party:
         return FIRST_PARTY
     if top in _STDLIB:
         return STDLIB
@@ -54,7 +56,7 @@ def _dotted(node: cst.BaseExpression | None) -> str:
     return ""
 
 
-def _import_key(statement: cst.CSTNode, package: str | None) -> tuple[int, int, str] | None:
+def _import_key(statement: cst.CSTNode, package: str | frozenset[str] | None) -> tuple[int, int, str] | None:
     """(section, 0 for ``import x`` / 1 for ``from x import``, module) of an import line."""
     if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
         return None
@@ -110,7 +112,7 @@ def _merge(small: cst.ImportFrom, name: str) -> cst.ImportFrom | None:
     return small.with_changes(names=names)
 
 
-def add_import(module: cst.Module, dotted: str, name: str, package: str | None) -> cst.Module:
+def add_import(module: cst.Module, dotted: str, name: str, package: str | frozenset[str] | None) -> cst.Module:
     """``from dotted import name``: merged into an existing import of ``dotted``, else a new
     line at its isort place (its section, ``from`` lines after ``import`` lines, sorted)."""
     body = list(module.body)
@@ -183,7 +185,7 @@ def rewrite(
     places: list[tuple[dict, str, bool]],  # type: ignore[type-arg]
     imports: list[tuple[str, str]],
     definitions: list[str],
-    package: str | None,
+    first_party: frozenset[str],
 ) -> str:
     """Replace each place (fact, name, remove_statement) and add imports and definitions."""
     module = cst.parse_module(text)
@@ -215,5 +217,5 @@ def rewrite(
     if definitions:
         fixed = add_definitions(fixed, definitions)
     for dotted, name in dict.fromkeys(imports):
-        fixed = add_import(fixed, dotted, name, package)
+        fixed = add_import(fixed, dotted, name, first_party)
     return fixed.code

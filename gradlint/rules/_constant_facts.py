@@ -46,9 +46,12 @@ ROLE_WORDS: dict[str, str] = {
     "tol": "tolerance", "tolerance": "tolerance", "atol": "absolute tolerance",
     "rtol": "relative tolerance",
     "weight": "weight", "weights": "weight",
+    "factor": "factor",
 }
 # Role words that say too little alone: ``weight=0.5`` is any weight; ``kl_weight`` is one.
-_NEEDS_QUALIFIER = frozenset({"weight", "weights"})
+_NEEDS_QUALIFIER = frozenset({"weight", "weights", "factor"})
+# Role words that name a tuning value only as a float (``expansion_factor=4`` is a width).
+_FLOAT_ONLY = frozenset({"factor"})
 # Tokens that make a name a count, a size or a switch, not a tuning value
 # (``default_clip_size``, ``eps_steps``, ``threshold_epochs``).
 _NOT_TUNING = frozenset({
@@ -97,7 +100,9 @@ _ABSTRACT_BASES = frozenset({
 })
 
 TEXT_TRIGGER = re.compile(
-    r"penalt|thresh|coef|clip|margin|eps|tol|weight|norm|grad|[<>]=?\s*-?\.?\d", re.IGNORECASE
+    r"penalt|thresh|coef|clip|margin|eps|tol|weight|factor|norm|grad|ratio|health|score|reward"
+    r"|[<>]=?\s*-?\.?\d",
+    re.IGNORECASE,
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -157,6 +162,11 @@ def number(node: ast.AST) -> tuple[float, str] | None:
     if as_float != as_float or as_float in (float("inf"), float("-inf")):
         return None
     return as_float, repr(value)
+
+
+def _plain(node: ast.AST) -> ast.AST:
+    """The literal under a sign."""
+    return node.operand if isinstance(node, ast.UnaryOp) else node  # type: ignore[attr-defined]
 
 
 def _last_name(node: ast.AST) -> str | None:
@@ -312,6 +322,8 @@ class _Collector:
         if role is None:
             return
         if found[0] in _STRUCTURAL and not (found[0] == -1.0 and "threshold" in role and found[1] == "-1.0"):
+            return
+        if isinstance(_plain(node).value, int) and _FLOAT_ONLY.intersection(tokens):  # type: ignore[union-attr]
             return
         hint = list(tokens)
         if context and len([t for t in tokens if t not in _NOT_QUALIFIERS]) < 2:

@@ -228,10 +228,10 @@ def _name_candidates(group: Group) -> list[str]:
     ids = Counter(p.fact.get("id") for p in group.places if p.fact["k"] == "const")
     hints = Counter(p.fact["h"] for p in group.places if p.fact["k"] != "const")
     words = Counter(p.fact["w"] for p in group.places if p.fact["k"] != "const")
-    ordered = [name for name, _ in sorted(ids.items(), key=lambda i: (-i[1], i[0])) if name]
-    ordered += [h for h, _ in sorted(hints.items(), key=lambda i: (-i[1], i[0]))]
+    # A name the authors already gave the constant is taken as it is.
+    names = [name for name, _ in sorted(ids.items(), key=lambda i: (-i[1], i[0])) if name]
+    ordered = [h for h, _ in sorted(hints.items(), key=lambda i: (-i[1], i[0]))]
     ordered += [w for w, _ in sorted(words.items(), key=lambda i: (-i[1], i[0]))]
-    names: list[str] = []
     for hint in ordered:
         name = hint if hint.isupper() and hint.isidentifier() else _identifier(hint)
         if name and role_of(name_tokens(name), ROLE_WORDS) is not None and name not in names:
@@ -340,21 +340,20 @@ def duplicate_groups(facts: Mapping[str, list[Any]], settings: Any) -> list[Grou
             else:
                 rest.append(place)
         places = _without_mirrors(rest, bases_of)
-        if " " not in role:
-            places = _with_partners(places)
         consts = [place for place in places if place.fact["k"] == "const"]
         if len(consts) < 2:
             places = [place for place in places if place.fact["k"] != "const"]
-        if len({(place.path, place.fact["s"]) for place in places}) < 2:
-            if places:
-                singles[key] = places
-            continue
-        places.sort(key=lambda place: (place.path, place.fact["l"], place.fact["c"]))
-        group = Group(value, role, project, scope, places, module=module, home=home)
-        runtime_name = RUNTIME_CONSTANTS.get((value, role))
-        if runtime_name and use_runtime and declares_runtime(project):
-            group.constant, group.module, group.runtime = runtime_name, f"{options['runtime-module']}.constants", True
-        groups.append(group)
+        for cluster in _clusters(places) if " " not in role else [places]:
+            if len({(place.path, place.fact["s"]) for place in cluster}) < 2:
+                if cluster:
+                    singles.setdefault(key, []).extend(cluster)
+                continue
+            cluster.sort(key=lambda place: (place.path, place.fact["l"], place.fact["c"]))
+            group = Group(value, role, project, scope, cluster, module=module, home=home)
+            runtime_name = RUNTIME_CONSTANTS.get((value, role))
+            if runtime_name and use_runtime and declares_runtime(project):
+                group.constant, group.module, group.runtime = runtime_name, f"{options['runtime-module']}.constants", True
+            groups.append(group)
     _name_new_constants([g for g in groups if not g.named and not g.runtime], singles)
     return groups
 
@@ -416,19 +415,30 @@ def _context(fact: dict[str, Any]) -> set[str]:
     return {t for t in fact["h"].split("_") if t and t not in own and t not in _GENERIC_CONTEXT}
 
 
-def _with_partners(places: list[Place]) -> list[Place]:
-    """For a bare role (``eps``, ``threshold``), keep the places that have a partner: another
-    place in the same module, or one whose context (function, class or callee) shares a word.
-    Two ``eps=1e-6`` of unrelated helpers in one package are not one constant."""
-    files = Counter(os.path.abspath(p.path) for p in places)
-    contexts = [_context(p.fact) for p in places]
-    kept = []
+def _clusters(places: list[Place]) -> list[list[Place]]:
+    """For a bare role (``eps``, ``threshold``), the places that belong together: in the same
+    module, or with a context (function, class or callee) sharing a word. Two ``eps=1e-6``
+    of unrelated helpers in one package are not one constant, and ``LayerNorm(eps=1e-5)``
+    is not ``Adam(eps=1e-5)``."""
+    parent = list(range(len(places)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_of: dict[str, int] = {}
     for index, place in enumerate(places):
-        if files[os.path.abspath(place.path)] > 1 or any(
-            contexts[index] & other for j, other in enumerate(contexts) if j != index
-        ):
-            kept.append(place)
-    return kept
+        for key in ["file:" + os.path.abspath(place.path), *("word:" + w for w in _context(place.fact))]:
+            if key in first_of:
+                parent[find(index)] = find(first_of[key])
+            else:
+                first_of[key] = index
+    clusters: dict[int, list[Place]] = defaultdict(list)
+    for index, place in enumerate(places):
+        clusters[find(index)].append(place)
+    return list(clusters.values())
 
 
 def _without_mirrors(places: list[Place], bases_of: Mapping[str, list[str]]) -> list[Place]:

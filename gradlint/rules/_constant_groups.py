@@ -284,6 +284,8 @@ def duplicate_groups(facts: Mapping[str, list[Any]], settings: Any) -> list[Grou
     options = rule_options(settings)
     root = os.path.abspath(getattr(settings, "root", "."))
     use_runtime = bool(options["use-runtime-constants"])
+    # Set by the config layer from the project's declared requirements (or explicitly).
+    available = (getattr(settings, "options", {}) or {}).get("runtime-available")
     bases_of: dict[str, list[str]] = {}
     homes: dict[tuple[str, str], tuple[str, str]] = {}
     # (project, scope, value, role) -> places; named constants by the same key.
@@ -351,7 +353,7 @@ def duplicate_groups(facts: Mapping[str, list[Any]], settings: Any) -> list[Grou
             cluster.sort(key=lambda place: (place.path, place.fact["l"], place.fact["c"]))
             group = Group(value, role, project, scope, cluster, module=module, home=home)
             runtime_name = RUNTIME_CONSTANTS.get((value, role))
-            if runtime_name and use_runtime and declares_runtime(project):
+            if runtime_name and use_runtime and (available if available is not None else declares_runtime(project)):
                 group.constant, group.module, group.runtime = runtime_name, f"{options['runtime-module']}.constants", True
             groups.append(group)
     _name_new_constants([g for g in groups if not g.named and not g.runtime], singles)

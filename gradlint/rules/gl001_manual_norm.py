@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from gradlint.options import RUNTIME_MODULE_OPTION
+from gradlint.options import RUNTIME_AVAILABLE_OPTION, RUNTIME_MODULE_OPTION
 from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, NodeEdit, Rule, Valid
 from gradlint.rules._norm_shapes import (
     GRADIENT,
@@ -136,15 +136,15 @@ class ManualNorm(Rule):
     code = "GL001"
     name = "manual-norm"
     summary = "Gradient norm computed by hand (overflow, underflow, host syncs)"
-    OPTIONS = (RUNTIME_MODULE_OPTION,)
-    TRIGGER = re.compile(r"grad|norm|param")
+    OPTIONS = (RUNTIME_MODULE_OPTION, RUNTIME_AVAILABLE_OPTION)
+    # A square (``**``, ``pow(``, ``square(``, ``x * x``) and a value that can be a gradient,
+    # a norm (``.grad``, ``norm``) somewhere in the file.
+    TRIGGER = re.compile(r"grad|norm")
+    _SQUARE = re.compile(r"\*\*|pow\(|square\(|\b([A-Za-z_][\w.]*(?:\(\))?)\s*\*\s*\1(?![\w.(])")
 
     @classmethod
     def may_match(cls, text: str) -> bool:
-        return (
-            ("grad" in text or "norm" in text or "param" in text)
-            and ("**" in text or "pow" in text or "square" in text or "*" in text)
-        )
+        return cls.TRIGGER.search(text) is not None and cls._SQUARE.search(text) is not None
 
     VALID = (
         Valid("import torch\nstd = ((x - x.mean()) ** 2).mean().sqrt()\n"),

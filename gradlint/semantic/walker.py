@@ -232,7 +232,7 @@ class _Walk:
         model.block_guards = [[]]
         try:
             self.bind_parameters(node.args)
-            self.block(node.body, node)
+            self.block(node.body, node, guard_rules.decorator_guards(node.decorator_list))
         finally:
             model.block_guards = saved_blocks
             model.barriers.pop()

@@ -23,7 +23,7 @@ from gradlint.prescreen import AstScreen, screen
 from gradlint.rule import Fix, Report, Rule
 from gradlint.rules import all_rules
 from gradlint.semantic.model import SemanticModel
-from gradlint.semantic.walker import DispatchTable, analyse
+from gradlint.semantic.walker import DispatchTable, analyse, recursion_headroom
 from gradlint.suppression import ALL, file_suppressions, is_suppressed, line_suppressions
 
 if TYPE_CHECKING:
@@ -111,13 +111,14 @@ class Engine:
         """One walk of the file for every ast rule; their reports."""
         model = SemanticModel(screened.tree, screened.text, info.path)
         try:
-            for rule in rules:
-                rule.begin_file(model, info)
-            analyse(model, self._table(rules))
-            reports: list[Report] = []
-            for rule in rules:
-                rule.end_file()
-                reports.extend(rule.reports)
+            with recursion_headroom():
+                for rule in rules:
+                    rule.begin_file(model, info)
+                analyse(model, self._table(rules))
+                reports: list[Report] = []
+                for rule in rules:
+                    rule.end_file()
+                    reports.extend(rule.reports)
         except Exception as error:  # noqa: BLE001 - one file's crash must not end the run
             codes = ", ".join(rule.code for rule in rules)
             raise RuleCrash(f"{info.path}: a rule ({codes}) crashed: {type(error).__name__}: {error}") from error

@@ -10,8 +10,9 @@ that a name resolves to the binding visible where it is read.
 from __future__ import annotations
 
 import ast
+import contextlib
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from gradlint.semantic import guards as guard_rules
@@ -63,16 +64,23 @@ def _concrete_classes(node_class: type) -> list[type]:
     return found
 
 
-def analyse(model: SemanticModel, table: DispatchTable) -> None:
-    """Walk ``model.tree`` once, building the model and dispatching the rules' visitors."""
+@contextlib.contextmanager
+def recursion_headroom() -> Iterator[None]:
+    """Room for deep but valid code, in the walk and in the rules' deferred analysis."""
     previous = sys.getrecursionlimit()
     if previous < RECURSION_LIMIT:
         sys.setrecursionlimit(RECURSION_LIMIT)
     try:
-        _Walk(model, table).module(model.tree)
+        yield
     finally:
         if previous < RECURSION_LIMIT:
             sys.setrecursionlimit(previous)
+
+
+def analyse(model: SemanticModel, table: DispatchTable) -> None:
+    """Walk ``model.tree`` once, building the model and dispatching the rules' visitors."""
+    with recursion_headroom():
+        _Walk(model, table).module(model.tree)
 
 
 class _Walk:
@@ -130,6 +138,10 @@ class _Walk:
         node.gl_parent = parent  # type: ignore[attr-defined]
         is_statement = isinstance(node, ast.stmt)
         model = self.model
+        statements = model.statements
+        # The statement around the node, for ``# noqa`` on its first line (a statement's own
+        # is the one around it, as it was before it started).
+        node.gl_statement = statements[-1] if statements else None  # type: ignore[attr-defined]
         if is_statement:
             model.statements.append(node)  # type: ignore[arg-type]
         visitors = self.enter.get(kind)

@@ -1,10 +1,15 @@
-"""``[tool.gradlint]`` in pyproject.toml: discovery, validation, and command-line overrides."""
+"""Configuration: ``[tool.gradlint]`` in pyproject.toml (or a ``gradlint.toml``), found like
+ruff finds its own: the nearest config file above each checked file governs it; ``extend``
+inherits from another file; ``--config KEY=VALUE`` overrides; command-line selection is the
+last layer. Also the project facts fixes depend on: whether the project can import the
+runtime, and the oldest Python it supports."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,7 +37,7 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Resolved configuration for one run."""
+    """Resolved configuration for the files one config file governs."""
 
     root: str = "."
     config_file: str | None = None
@@ -45,12 +50,30 @@ class Settings:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     cache_dir: str = DEFAULT_CACHE_DIR
     options: Mapping[str, Any] = field(default_factory=dict)
+    # The command line's selection, a layer over the config's (as ruff layers them):
+    # ``--select`` replaces, ``--extend-select`` adds (even a code the config ignores),
+    # ``--ignore`` removes.
+    cli_select: tuple[str, ...] | None = None
+    cli_extend_select: tuple[str, ...] = ()
+    cli_ignore: tuple[str, ...] = ()
 
     @property
     def enabled_codes(self) -> frozenset[str]:
-        return frozenset(expand_codes(self.select, "select")) - frozenset(
-            expand_codes(self.ignore, "ignore")
-        ) | {PARSE_ERROR_CODE}
+        if self.cli_select is not None:
+            codes = set(expand_codes(self.cli_select, "--select"))
+        else:
+            codes = set(expand_codes(self.select, "select")) - set(expand_codes(self.ignore, "ignore"))
+        codes |= set(expand_codes(self.cli_extend_select, "--extend-select"))
+        codes -= set(expand_codes(self.cli_ignore, "--ignore"))
+        return frozenset(codes) | {PARSE_ERROR_CODE}
+
+    @property
+    def runtime_available(self) -> bool:
+        return bool(self.options.get(RUNTIME_AVAILABLE, False))
+
+    @property
+    def target_version(self) -> str:
+        return str(self.options.get(TARGET_VERSION, DEFAULT_TARGET_VERSION))
 
     def fingerprint(self) -> str:
         """Changes whenever a setting that affects findings changes (for the cache)."""
@@ -78,32 +101,61 @@ def expand_codes(selectors: Iterable[str], key: str) -> list[str]:
     return result
 
 
+# Project facts every rule sees in its options mapping (computed unless set explicitly).
+RUNTIME_AVAILABLE = "runtime-available"
+TARGET_VERSION = "target-version"
+DEFAULT_TARGET_VERSION = "py39"
+RUNTIME_DISTRIBUTION = "gradlint-runtime"
+_TARGET_VERSION = re.compile(r"^py3(\d{1,2})$")
+
 _CORE_KEYS = {
     "select", "extend-select", "ignore", "per-file-ignores", "exclude", "extend-exclude",
-    "respect-gitignore", "max-file-size", "cache-dir",
+    "respect-gitignore", "max-file-size", "cache-dir", "extend", RUNTIME_AVAILABLE, TARGET_VERSION,
 }
+# Files that hold configuration, in the order ruff prefers them within one directory.
+CONFIG_NAMES = (".gradlint.toml", "gradlint.toml", "pyproject.toml")
 
 
 def _rule_options() -> dict[str, Any]:
     return registry.rule_options()
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read: {error}") from None
+
+
+def config_in(directory: Path) -> Path | None:
+    """The config file of ``directory`` itself: a gradlint.toml, or a pyproject.toml with
+    a ``[tool.gradlint]`` table (a pyproject.toml without one is not a config)."""
+    for name in CONFIG_NAMES:
+        candidate = directory / name
+        if not candidate.is_file():
+            continue
+        if name != "pyproject.toml":
+            return candidate
+        if "gradlint" in _read_toml(candidate).get("tool", {}):
+            return candidate
+    return None
+
+
 def find_config(paths: Sequence[str]) -> Path | None:
-    """The nearest pyproject.toml with a ``[tool.gradlint]`` table above the checked paths."""
+    """The nearest config file above the common directory of ``paths``."""
     starts = [Path(p).resolve() for p in paths if p != "-"] or [Path.cwd()]
     start = Path(os.path.commonpath([str(p) for p in starts]))
     if start.is_file() or not start.exists():
         start = start.parent
-    for directory in (start, *start.parents):
-        candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-                raise ConfigError(f"{candidate}: cannot read: {error}") from None
-            if "gradlint" in data.get("tool", {}):
-                return candidate
-    return None
+    return find_config_from(start)
+
+
+def find_config_from(directory: Path) -> Path | None:
+    """The config file that governs files in ``directory``: its own, else its parent's."""
+    found = config_in(directory)
+    if found is not None or directory.parent == directory:
+        return found
+    return find_config_from(directory.parent)
 
 
 def _string_list(table: Mapping[str, Any], key: str) -> tuple[str, ...]:
@@ -124,24 +176,222 @@ def registry_snapshots_enabled(enabled: bool | None = None) -> bool:
     return _snapshots
 
 
-def load_settings(config_file: Path | None) -> Settings:
-    """Read and validate a config file; defaults when there is none."""
+def load_settings(
+    config_file: Path | None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    explicit: bool = False,
+    start: Path | None = None,
+) -> Settings:
+    """Read and validate a config file (defaults when there is none), then apply ``overrides``
+    (``--config KEY=VALUE``) and the project facts (runtime availability, target version).
+
+    ``explicit``: the file was named by the user, so a file without our table is an error.
+    ``start``: where to look for project metadata when there is no config file.
+    """
+    overrides = dict(overrides or {})
     if config_file is None:
-        settings = Settings(root=str(Path.cwd()))
-        if registry_snapshots_enabled():
-            registry.use_snapshot_dir(os.path.join(settings.root, settings.cache_dir))
-        return settings
+        root = Path.cwd() if start is None else start
+        table: dict[str, Any] = {}
+        label = "--config"
+    else:
+        root = config_file.parent
+        table = _config_table(config_file, explicit=explicit, seen=())
+        label = f"{config_file}:"
+    table.update(overrides)
+    table.pop("extend", None)
     try:
-        data = tomllib.loads(config_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"{config_file}: cannot read: {error}") from None
-    table = data.get("tool", {}).get("gradlint", {})
-    if not isinstance(table, dict):
-        raise ConfigError(f"{config_file}: [tool.gradlint] must be a table")
-    try:
-        return settings_from_table(table, root=str(config_file.parent), config_file=str(config_file))
+        if config_file is None and not table:
+            settings = Settings(root=str(root))
+            if registry_snapshots_enabled():
+                registry.use_snapshot_dir(os.path.join(settings.root, settings.cache_dir))
+        else:
+            settings = settings_from_table(
+                table, root=str(root), config_file=None if config_file is None else str(config_file)
+            )
+        return with_project_facts(settings, root, table)
     except ConfigError as error:
-        raise ConfigError(f"{config_file}: [tool.gradlint] {error}") from None
+        where = "[tool.gradlint]" if config_file is not None and config_file.name == "pyproject.toml" else ""
+        raise ConfigError(" ".join(part for part in (label, where, str(error)) if part)) from None
+
+
+def _config_table(config_file: Path, *, explicit: bool, seen: tuple[Path, ...]) -> dict[str, Any]:
+    """The gradlint table of ``config_file``, merged over the files it ``extend``s."""
+    data = _read_toml(config_file)
+    if config_file.name == "pyproject.toml":
+        tool = data.get("tool", {})
+        if "gradlint" not in tool and (explicit or seen):
+            raise ConfigError(f"{config_file}: no [tool.gradlint] table")
+        table = tool.get("gradlint", {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{config_file}: [tool.gradlint] must be a table")
+    else:
+        # gradlint.toml holds the keys at top level (as ruff.toml does); a [tool.gradlint]
+        # table is accepted too.
+        tool = data.get("tool", {})
+        table = tool["gradlint"] if isinstance(tool, dict) and isinstance(tool.get("gradlint"), dict) else data
+    table = dict(table)
+    parent = table.get("extend")
+    if parent is None:
+        return table
+    if not isinstance(parent, str):
+        raise ConfigError(f"{config_file}: `extend` must be a path (string)")
+    base = (config_file.parent / os.path.expanduser(parent)).resolve()
+    if base in seen or base == config_file.resolve():
+        raise ConfigError(f"{config_file}: `extend` forms a cycle through {base}")
+    if not base.is_file():
+        raise ConfigError(f"{config_file}: `extend`: file not found: {parent}")
+    merged = _config_table(base, explicit=True, seen=(*seen, config_file.resolve()))
+    merged.pop("extend", None)
+    merged.update(table)
+    return merged
+
+
+def parse_override(text: str) -> dict[str, Any]:
+    """``--config "KEY = VALUE"`` as TOML (``select = ["GL002"]``, ``max-file-size = 10``)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"--config `{text}`: not a file and not a valid `KEY = VALUE` TOML line: {error}") from None
+    if len(data) != 1:
+        raise ConfigError(f"--config `{text}`: expected exactly one `KEY = VALUE`")
+    # ``tool.gradlint.select = [...]`` is accepted too.
+    if "tool" in data and isinstance(data["tool"], dict) and set(data["tool"]) == {"gradlint"}:
+        data = data["tool"]["gradlint"]
+    return data
+
+
+# -- project facts --------------------------------------------------------------------------
+
+_PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py")
+_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def normalize_name(name: str) -> str:
+    """A distribution name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _requirement_name(line: str) -> str | None:
+    line = line.split("#", 1)[0].strip()
+    if not line or line.startswith("-"):
+        # -r, -e, --index-url...: an editable install of a path names nothing we can match,
+        # except the runtime's own folder.
+        if line.startswith(("-e", "--editable")) and RUNTIME_DISTRIBUTION in normalize_name(line):
+            return RUNTIME_DISTRIBUTION
+        return None
+    if "#egg=" in line:
+        return normalize_name(line.split("#egg=", 1)[1])
+    match = _REQUIREMENT_NAME.match(line)
+    return normalize_name(match.group(1)) if match else None
+
+
+def project_directory(start: Path) -> Path | None:
+    """The nearest directory at or above ``start`` that holds project metadata."""
+    for directory in (start, *start.parents):
+        if any((directory / name).is_file() for name in _PROJECT_MARKERS):
+            return directory
+        if any(directory.glob("requirements*.txt")) or any(directory.glob("requirements/*.txt")):
+            return directory
+    return None
+
+
+def declared_requirements(directory: Path) -> set[str]:
+    """Normalized names of every distribution the project declares: pyproject [project]
+    dependencies and optional dependencies, setup.cfg install_requires / extras_require,
+    requirements*.txt (and requirements/*.txt)."""
+    names: set[str] = set()
+    pyproject = directory / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            project = {}
+        if isinstance(project, dict):
+            entries = list(project.get("dependencies") or [])
+            for group in (project.get("optional-dependencies") or {}).values():
+                entries.extend(group or [])
+            names.update(n for n in map(_requirement_name, map(str, entries)) if n)
+    setup_cfg = directory / "setup.cfg"
+    if setup_cfg.is_file():
+        import configparser
+
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(setup_cfg, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError):
+            pass
+        else:
+            values = []
+            if parser.has_option("options", "install_requires"):
+                values.append(parser.get("options", "install_requires"))
+            if parser.has_section("options.extras_require"):
+                values.extend(value for _, value in parser.items("options.extras_require"))
+            for value in values:
+                names.update(n for n in map(_requirement_name, value.replace(";", "\n;").splitlines()) if n)
+    for requirements in sorted([*directory.glob("requirements*.txt"), *directory.glob("requirements/*.txt")]):
+        try:
+            lines = requirements.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        names.update(n for n in map(_requirement_name, lines) if n)
+    return names
+
+
+def requires_python_target(directory: Path) -> str | None:
+    """``requires-python = ">=3.10"`` -> ``"py310"`` (the oldest version allowed)."""
+    pyproject = directory / "pyproject.toml"
+    if not pyproject.is_file():
+        return None
+    try:
+        spec = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("requires-python")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        return None
+    if not isinstance(spec, str):
+        return None
+    lowest: tuple[int, int] | None = None
+    for clause in spec.split(","):
+        match = re.match(r"^\s*(>=|~=|==|>)\s*3\.(\d+)", clause)
+        if match:
+            minor = int(match.group(2)) + (match.group(1) == ">" and not re.search(r"3\.\d+\.", clause))
+            candidate = (3, minor)
+            lowest = candidate if lowest is None else max(lowest, candidate)
+    return None if lowest is None else f"py3{lowest[1]}"
+
+
+def with_project_facts(settings: Settings, root: Path, table: Mapping[str, Any]) -> Settings:
+    """Add ``runtime-available`` and ``target-version`` to the options every rule receives.
+
+    The runtime is available when the project declares ``gradlint-runtime`` or sets
+    ``runtime-module`` explicitly (a module of its own); fixes that would import a module
+    the project cannot import are not offered in that form.
+    """
+    options = dict(settings.options)
+    directory = project_directory(root.resolve())
+    if RUNTIME_AVAILABLE in table:
+        value = table[RUNTIME_AVAILABLE]
+        if not isinstance(value, bool):
+            raise ConfigError(f"`{RUNTIME_AVAILABLE}` must be true or false")
+        options[RUNTIME_AVAILABLE] = value
+    else:
+        options[RUNTIME_AVAILABLE] = "runtime-module" in table or (
+            directory is not None and RUNTIME_DISTRIBUTION in declared_requirements(directory)
+        )
+    if TARGET_VERSION in table:
+        value = table[TARGET_VERSION]
+        if not isinstance(value, str) or not _TARGET_VERSION.match(value.lower()):
+            raise ConfigError(f'`{TARGET_VERSION}` must look like "py39" or "py312"')
+        options[TARGET_VERSION] = value.lower()
+    else:
+        inferred = requires_python_target(directory) if directory is not None else None
+        options[TARGET_VERSION] = inferred or DEFAULT_TARGET_VERSION
+    return replace(settings, options=options)
+
+
+def target_version_tuple(target: str) -> tuple[int, int]:
+    """``"py310"`` -> ``(3, 10)``."""
+    match = _TARGET_VERSION.match(target.lower())
+    return (3, int(match.group(1))) if match else (3, 9)
 
 
 def settings_from_table(table: Mapping[str, Any], *, root: str, config_file: str | None) -> Settings:
@@ -210,17 +460,15 @@ def with_overrides(
     extend_select: Sequence[str] | None = None,
     ignore: Sequence[str] | None = None,
 ) -> Settings:
-    """Apply command-line selection: ``--select`` replaces, ``--ignore`` adds."""
+    """Apply command-line selection as the last layer (see :attr:`Settings.enabled_codes`)."""
     changes: dict[str, Any] = {}
     if select:
         expand_codes(select, "--select")
-        changes["select"] = tuple(select)
-        # An explicit --select is the user's last word over the config's ignore list.
-        changes["ignore"] = ()
+        changes["cli_select"] = tuple(select)
     if extend_select:
         expand_codes(extend_select, "--extend-select")
-        changes["select"] = (*changes.get("select", settings.select), *extend_select)
+        changes["cli_extend_select"] = tuple(extend_select)
     if ignore:
         expand_codes(ignore, "--ignore")
-        changes["ignore"] = (*changes.get("ignore", settings.ignore), *ignore)
+        changes["cli_ignore"] = tuple(ignore)
     return replace(settings, **changes)

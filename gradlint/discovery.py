@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pathspec
@@ -46,15 +46,14 @@ class _Ignores:
     specs: list[tuple[str, pathspec.GitIgnoreSpec]] = field(default_factory=list)
 
     def with_directory(self, directory: str) -> _Ignores:
-        gitignore = os.path.join(directory, ".gitignore")
-        if not os.path.isfile(gitignore):
-            return self
-        try:
-            with open(gitignore, encoding="utf-8", errors="replace") as stream:
-                spec = pathspec.GitIgnoreSpec.from_lines(stream.read().splitlines())
-        except OSError:
-            return self
-        return _Ignores([*self.specs, (directory, spec)])
+        """Add the directory's ``.gitignore`` and ``.ignore`` (ripgrep's, which ruff reads too;
+        it wins over ``.gitignore``), and ``.git/info/exclude`` at a repository root."""
+        added = []
+        for name in (os.path.join(".git", "info", "exclude"), ".gitignore", ".ignore"):
+            spec = _read_spec(os.path.join(directory, name))
+            if spec is not None:
+                added.append((directory, spec))
+        return _Ignores([*self.specs, *added]) if added else self
 
     def ignored(self, path: str, is_dir: bool) -> bool:
         verdict = False
@@ -66,6 +65,16 @@ class _Ignores:
             if result.include is not None:
                 verdict = result.include
         return verdict
+
+
+def _read_spec(path: str) -> pathspec.GitIgnoreSpec | None:
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            return pathspec.GitIgnoreSpec.from_lines(stream.read().splitlines())
+    except OSError:
+        return None
 
 
 def _git_root(directory: str) -> str | None:
@@ -98,21 +107,79 @@ def _initial_ignores(directory: str) -> _Ignores:
     return ignores
 
 
-def discover(paths: Sequence[str], settings: Settings) -> list[str]:
-    """Python files under ``paths``, sorted; explicitly named files are always included."""
-    exclude = spec_for(tuple(settings.exclude) + tuple(settings.extend_exclude))
+def discover(
+    paths: Sequence[str],
+    settings: Settings,
+    *,
+    force_exclude: bool = False,
+    warnings: list[str] | None = None,
+    settings_for: Callable[[str], Settings] | None = None,
+) -> list[str]:
+    """Python files under ``paths``, sorted.
+
+    Explicitly named files are always included, unless ``force_exclude`` (pre-commit passes
+    every staged file by name). ``settings_for(directory)`` gives the settings that govern
+    a directory (its nearest config), so excludes are the ones of each file's own config.
+    A directory named explicitly that yields no file adds a note to ``warnings``.
+    """
     found: dict[str, None] = {}
     for given in paths:
         if not os.path.lexists(given):
             raise DiscoveryError(f"path does not exist: {given}")
+        governing = settings if settings_for is None else settings_for(os.path.abspath(given) if os.path.isdir(given) else os.path.dirname(os.path.abspath(given)))
         if not os.path.isdir(given):
+            if force_exclude and is_excluded(given, governing):
+                continue
             found[os.path.normpath(given)] = None
             continue
         directory = os.path.abspath(given)
-        ignores = _initial_ignores(directory) if settings.respect_gitignore else _Ignores()
-        for path in _walk(directory, ignores, exclude, settings):
+        if force_exclude and is_excluded(directory, governing, is_dir=True):
+            continue
+        exclude = spec_for(tuple(governing.exclude) + tuple(governing.extend_exclude))
+        ignores = _initial_ignores(directory) if governing.respect_gitignore else _Ignores()
+        count = 0
+        for path in _walk(directory, ignores, exclude, governing):
+            if settings_for is not None:
+                own = settings_for(os.path.dirname(path))
+                if own is not governing and own.root != governing.root and is_excluded(path, own, below=own.root):
+                    continue
             found[display_path(path)] = None
+            count += 1
+        if count == 0 and warnings is not None:
+            warnings.append(
+                f"no Python files found under `{given}` (excluded, gitignored, or none there; "
+                "see `gradlint check --show-files`)"
+            )
     return sorted(found)
+
+
+def is_excluded(path: str, settings: Settings, *, is_dir: bool = False, below: str | None = None) -> bool:
+    """Whether ``path`` (or a directory above it, up to the project root) is excluded by the
+    settings' excludes or, with ``respect-gitignore``, by an ignore file."""
+    absolute = os.path.abspath(path)
+    root = os.path.abspath(below or settings.root)
+    exclude = spec_for(tuple(settings.exclude) + tuple(settings.extend_exclude))
+    relative = os.path.relpath(absolute, root).replace(os.sep, "/")
+    if relative.startswith(".."):
+        relative = os.path.basename(absolute)
+    parts = relative.split("/")
+    for depth in range(1, len(parts) + 1):
+        candidate = "/".join(parts[:depth])
+        last_is_dir = is_dir or depth < len(parts)
+        if exclude.match_file(candidate + "/" if last_is_dir else candidate):
+            return True
+    if settings.respect_gitignore:
+        if not is_dir:
+            directory = os.path.dirname(absolute)
+            if _initial_ignores(directory).with_directory(directory).ignored(absolute, False):
+                return True
+        current = absolute if is_dir else os.path.dirname(absolute)
+        # The path itself, or a gitignored directory above it (``build/`` hides ``build/x.py``).
+        while current != root and current.startswith(root + os.sep):
+            if _initial_ignores(current).ignored(current, True):
+                return True
+            current = os.path.dirname(current)
+    return False
 
 
 def _walk(

@@ -1,31 +1,37 @@
-"""Check or fix one file: parse once, run every applicable rule in one batched pass.
+"""Check or fix one file: parse once with the stdlib ast, one walk for the model and every rule.
 
-Work is only done where it can matter: rules whose text trigger does not match are not run;
-every file is parsed with the stdlib ``ast`` (the syntax check) and each remaining rule's
-prescreen looks at that tree; only the module-level statements some rule still wants are
-parsed with libcst; positions are computed only for the statements that have findings.
+The flow for a check: text triggers pick the rules that could match; the stdlib parse is the
+syntax check (GL000); one walk builds the semantic model and runs every ast rule's visitors;
+positions are computed only for the nodes reported. libcst is imported only for fixes (and for
+rules still written as libcst visitors, see :mod:`gradlint.cst_engine`).
 """
 
 from __future__ import annotations
 
 import ast
-import difflib
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-
-import libcst as cst
-from libcst.metadata import CodeRange
+from typing import TYPE_CHECKING
 
 from gradlint.config import Settings, expand_codes
-from gradlint.context import ContextTracker, FileContext, FileInfo
 from gradlint.discovery import relative_to_root, spec_for
+from gradlint.fileinfo import FileInfo
 from gradlint.findings import PARSE_ERROR_CODE, Edit, FileResult, Finding, FixInfo, Location, parse_error
+from gradlint.positions import LineIndex
+from gradlint.prescreen import AstScreen, screen
 from gradlint.rule import Fix, Report, Rule
-from gradlint.prescreen import AstScreen, blank_out, screen, statements_with_imports
 from gradlint.rules import all_rules
+from gradlint.semantic.model import SemanticModel
+from gradlint.semantic.walker import DispatchTable, analyse
 from gradlint.suppression import ALL, file_suppressions, is_suppressed, line_suppressions
 
+if TYPE_CHECKING:
+    from gradlint.cst_rule import CstRule
+
 MAX_FIX_ROUNDS = 10
+# Grammar newer than 3.11: ``type`` statements, type parameters, f-strings reusing their quote.
+_NEWER_GRAMMAR = re.compile(r"^[ \t]*type[ \t]+\w+[ \t]*(?:\[|=)|\b(?:def|class)[ \t]+\w+[ \t]*\[|\bf[\"']", re.MULTILINE)
 
 
 class RuleCrash(Exception):
@@ -37,21 +43,12 @@ class FixError(Exception):
 
 
 @dataclass(slots=True)
-class _Analysis:
-    module: cst.Module | None
-    reports: list[Report]
-    facts: dict[str, list[object]]
-    error: Finding | None = None
-    ctx: FileContext | None = None
-    tree: ast.Module | None = None
-
-
-@dataclass(slots=True)
-class _Placed:
-    """A report with its position and suppression resolved."""
+class Placed:
+    """An ast rule's report with its position and suppression resolved."""
 
     report: Report
-    span: CodeRange
+    start: Location
+    end: Location
     noqa_row: int
     suppressed: bool
 
@@ -60,26 +57,24 @@ class Engine:
     """Holds the rule objects (built once per process) and checks files one at a time."""
 
     def __init__(self, settings: Settings, *, want_edits: bool = False) -> None:
+        from gradlint.cst_rule import CstRule as _Cst  # noqa: F401 - only for isinstance below
+
         self.settings = settings
         self.want_edits = want_edits
         enabled = settings.enabled_codes
-        self.rules: list[Rule] = [
-            rule_class(settings.options) for rule_class in all_rules() if rule_class.code in enabled
-        ]
-        # Project rules that collect facts from the source text themselves (GL004, on the
-        # stdlib ``ast``): they never need the libcst parse.
-        self.source_rules = [rule for rule in self.rules if hasattr(rule, "facts_from_source")]
-        self.rules = [rule for rule in self.rules if rule not in self.source_rules]
-        # per-file-ignores, expanded once rather than for every file.
+        rules = [rule_class(settings.options) for rule_class in all_rules() if rule_class.code in enabled]
+        # Project rules that collect facts from the source text themselves (GL004).
+        self.source_rules = [rule for rule in rules if hasattr(rule, "facts_from_source")]
+        self.ast_rules: list[Rule] = [r for r in rules if isinstance(r, Rule) and r not in self.source_rules]
+        self.cst_rules: list[CstRule] = [r for r in rules if not isinstance(r, Rule)]  # type: ignore[misc]
+        self._tables: dict[tuple[str, ...], DispatchTable] = {}
         self._per_file = [
             (spec_for((pattern,)), frozenset(expand_codes(selectors, "per-file-ignores")))
             for pattern, selectors in settings.per_file_ignores
         ]
-        # Off only in the test that proves the prescreen never changes findings.
+        # Off only in the test that proves the libcst prescreen never changes findings.
         self.use_prescreen = True
-        self._holder: list[FileContext] = []
-        self._enter = ContextTracker(self._holder, enter=True)
-        self._exit = ContextTracker(self._holder, enter=False)
+        self._cst_pass = None
 
     # -- selection -----------------------------------------------------------------------
 
@@ -100,45 +95,25 @@ class Engine:
                     codes |= ignored
         return frozenset(codes)
 
-    def _rules_for(self, info: FileInfo, text: str, codes: frozenset[str]) -> list[Rule]:
-        return [
-            rule
-            for rule in self.rules
-            if rule.code in codes and rule.wants_file(info) and rule.may_match(text)
-        ]
+    def _wanted(self, rules: Sequence[Rule | CstRule], info: FileInfo, text: str, codes: frozenset[str]) -> list:
+        return [rule for rule in rules if rule.code in codes and rule.wants_file(info) and rule.may_match(text)]
 
-    def _screen(
-        self, text: str, info: FileInfo, codes: frozenset[str]
-    ) -> tuple[AstScreen | Finding, list[Rule]]:
-        """The stdlib parse (or its GL000) and the libcst rules the screen still wants."""
-        screened = screen(text, info.path)
-        if isinstance(screened, SyntaxError):
-            return _syntax_finding(info.path, screened), []
-        if not self.use_prescreen:
-            return screened, self._rules_for(info, text, codes)
-        return screened, [
-            rule for rule in self._rules_for(info, text, codes) if rule.prescreen(screened)
-        ]
+    def _table(self, rules: list[Rule]) -> DispatchTable:
+        key = tuple(rule.code for rule in rules)
+        table = self._tables.get(key)
+        if table is None:
+            table = self._tables[key] = DispatchTable(rules)
+        return table
 
-    # -- analysis ------------------------------------------------------------------------
+    # -- the ast rules ------------------------------------------------------------------
 
-    def _analyse(self, text: str, info: FileInfo, rules: list[Rule]) -> _Analysis:
-        try:
-            module = cst.parse_module(text)
-        except cst.ParserSyntaxError as error:
-            location = Location(error.raw_line, error.raw_column + 1)
-            return _Analysis(None, [], {}, parse_error(info.path, f"SyntaxError: {error.message}", location))
-        except (RecursionError, MemoryError) as error:
-            return _Analysis(
-                None, [], {}, parse_error(info.path, f"cannot parse: {type(error).__name__}", Location(1, 1))
-            )
-        ctx = FileContext(info, text, module)
-        ctx.imports.add_module_level(module)
-        self._holder[:] = [ctx]
+    def _walk(self, screened: AstScreen, info: FileInfo, rules: list[Rule]) -> list[Report]:
+        """One walk of the file for every ast rule; their reports."""
+        model = SemanticModel(screened.tree, screened.text, info.path)
         try:
             for rule in rules:
-                rule.begin_file(ctx)
-            cst.visit_batched(module, [self._enter, *rules, self._exit])
+                rule.begin_file(model, info)
+            analyse(model, self._table(rules))
             reports: list[Report] = []
             for rule in rules:
                 rule.end_file()
@@ -149,110 +124,144 @@ class Engine:
         finally:
             for rule in rules:
                 rule.reports = []
-                rule.ctx = None
-            self._holder.clear()
-        return _Analysis(module, reports, ctx.facts, ctx=ctx)
+                rule.model = None  # type: ignore[assignment]
+        return reports
 
-    def _partial_text(self, text: str, screened: AstScreen, rules: list[Rule]) -> str:
-        """The text with the module-level statements no rule needs blanked out.
-
-        Only when checking: fixes must see (and rewrite) the whole file.
-        """
-        if not self.use_prescreen:
-            return text
-        keep: set[int] = set()
-        for rule in rules:
-            wanted = rule.regions(screened)
-            if wanted is None:
-                return text
-            keep |= wanted
-        if len(keep) == len(screened.tree.body):
-            return text
-        return blank_out(text, screened, keep | statements_with_imports(screened))
-
-    def _place(
-        self, analysis: _Analysis, text: str, *, whole: bool = False
-    ) -> tuple[list[_Placed], Mapping[cst.CSTNode, CodeRange]]:
-        assert analysis.ctx is not None
-        reports = analysis.reports
-        tops = [report.top for report in reports]
-        if whole or analysis.tree is None or any(top is None for top in tops):
-            positions = analysis.ctx.positions()
-        else:
-            # Only the module-level statements with findings (fixes need every node).
-            positions = analysis.ctx.statement_positions(tops, analysis.tree)  # type: ignore[arg-type]
+    def _place(self, reports: list[Report], text: str) -> list[Placed]:
+        lines = LineIndex(text)
         noqa = line_suppressions(text)
         placed = []
         for report in reports:
-            span = positions[report.node]
-            rows = (span.start.line,)
-            noqa_row = span.start.line
-            if report.statement is not None and report.statement in positions:
-                noqa_row = positions[report.statement].start.line
-                rows = (span.start.line, noqa_row)
-            placed.append(_Placed(report, span, noqa_row, is_suppressed(report.code, rows, noqa)))
-        return placed, positions
+            start, end = lines.span(report.node)
+            rows: tuple[int, ...] = (start.row,)
+            noqa_row = start.row
+            statement = report.statement
+            if statement is not None and hasattr(statement, "lineno"):
+                noqa_row = statement.lineno  # type: ignore[attr-defined]
+                rows = (start.row, noqa_row)
+            placed.append(Placed(report, start, end, noqa_row, is_suppressed(report.code, rows, noqa)))
+        return placed
+
+    # -- checking ------------------------------------------------------------------------
 
     def check_text(self, text: str, info: FileInfo) -> FileResult:
         """All findings (and project facts) for one file's text."""
         result = FileResult(info.path)
         codes = self.codes_for(info, text)
-        screened, rules = self._screen(text, info, codes)
-        if isinstance(screened, Finding):
-            if PARSE_ERROR_CODE in codes:
-                result.findings.append(screened)
+        ast_rules = self._wanted(self.ast_rules, info, text, codes)
+        cst_rules = self._wanted(self.cst_rules, info, text, codes)
+        source_rules = self._wanted(self.source_rules, info, text, codes)
+        screened = screen(text, info.path)
+        if isinstance(screened, SyntaxError):
+            newer = _newer_syntax(text, screened)
+            if newer is not None:
+                result.skipped = newer
+            elif PARSE_ERROR_CODE in codes:
+                result.findings.append(_syntax_finding(info.path, screened))
             return result
-        for rule in self.source_rules:
-            if rule.code in codes and rule.wants_file(info) and rule.may_match(text):
-                facts = rule.facts_from_source(text, info, screened.tree)  # type: ignore[attr-defined]
-                if facts:
-                    result.facts[rule.code] = facts
-        if not rules:
-            return result
-        parsed = self._partial_text(text, screened, rules)
-        analysis = self._analyse(parsed, info, rules)
-        if parsed is not text and self.want_edits and any(r.fix for r in analysis.reports):
-            # Fix edits are computed against the whole file: rare enough to parse it again.
-            parsed = text
-            analysis = self._analyse(text, info, rules)
-        # Statement-by-statement positions need the ast of the very text that was parsed.
-        analysis.tree = screened.tree if parsed is text else None
-        if analysis.error is not None:
-            if PARSE_ERROR_CODE in codes:
-                result.findings.append(analysis.error)
-            return result
-        result.facts.update({key: list(value) for key, value in analysis.facts.items()})
-        if not analysis.reports:
-            return result
-        assert analysis.module is not None
-        placed, _ = self._place(analysis, text)
-        for item in placed:
-            if item.suppressed:
-                continue
-            result.findings.append(self._finding(info.path, analysis.module, text, item))
+        for rule in source_rules:
+            facts = rule.facts_from_source(text, info, screened.tree)  # type: ignore[attr-defined]
+            if facts:
+                result.facts[rule.code] = facts
+        if ast_rules:
+            reports = self._walk(screened, info, ast_rules)
+            for rule in ast_rules:
+                if rule.facts:
+                    result.facts[rule.code] = list(rule.facts)
+                    rule.facts = []
+            if reports:
+                findings = self._ast_findings(text, info, reports)
+                result.findings.extend(findings)
+        if cst_rules:
+            error = self._check_cst(text, info, screened, cst_rules, result)
+            if error is not None:
+                if PARSE_ERROR_CODE in codes:
+                    result.findings.append(error)
         result.findings.sort(key=lambda finding: finding.sort_key)
         return result
 
-    def _finding(self, path: str, module: cst.Module, text: str, item: _Placed) -> Finding:
-        report, span = item.report, item.span
-        fix_info = None
-        if report.fix is not None:
-            edits: tuple[Edit, ...] = ()
-            if self.want_edits:
-                try:
-                    edits = text_edits(text, apply_fixes(module, [report.fix]))
-                except FixError:
-                    edits = ()
-            fix_info = FixInfo(report.fix.applicability, report.fix.message, edits)
-        return Finding(
-            path=path,
-            code=report.code,
-            message=report.message,
-            location=Location(span.start.line, span.start.column + 1),
-            end_location=Location(span.end.line, span.end.column + 1),
-            fix=fix_info,
-            noqa_row=item.noqa_row,
-        )
+    def _ast_findings(self, text: str, info: FileInfo, reports: list[Report]) -> list[Finding]:
+        placed = [item for item in self._place(reports, text) if not item.suppressed]
+        index = None
+        findings = []
+        for item in placed:
+            report = item.report
+            fix_info = None
+            if report.fix is not None:
+                edits: tuple[Edit, ...] = ()
+                if self.want_edits:
+                    from gradlint.fixing import CstIndex, FixError as CstFixError, apply_fixes, text_edits
+
+                    try:
+                        if index is None:
+                            index = CstIndex(text)
+                        edits = text_edits(text, apply_fixes(index, [report.fix]))
+                    except CstFixError:
+                        edits = ()
+                fix_info = FixInfo(report.fix.applicability, report.fix.message, edits)
+            findings.append(
+                Finding(info.path, report.code, report.message, item.start, item.end, fix_info, item.noqa_row)
+            )
+        return findings
+
+    def _legacy(self):  # type: ignore[no-untyped-def]
+        if self._cst_pass is None:
+            from gradlint.cst_engine import CstPass
+
+            self._cst_pass = CstPass()
+        return self._cst_pass
+
+    def _check_cst(
+        self, text: str, info: FileInfo, screened: AstScreen, rules: list[CstRule], result: FileResult
+    ) -> Finding | None:
+        """Findings of the libcst rules (those not yet moved to the ast); a GL000 if libcst fails."""
+        from gradlint.cst_engine import RuleCrash as CstCrash
+        from gradlint.fixing import FixError as CstFixError, text_edits
+        from gradlint.cst_engine import apply_cst_fixes
+
+        if self.use_prescreen:
+            rules = [rule for rule in rules if rule.prescreen(screened)]
+        if not rules:
+            return None
+        legacy = self._legacy()
+        parsed = legacy.partial_text(text, screened, rules) if self.use_prescreen else text
+        try:
+            analysis = legacy.analyse(parsed, info, rules)
+            if parsed is not text and self.want_edits and any(r.fix for r in analysis.reports):
+                analysis = legacy.analyse(text, info, rules)
+        except CstCrash as error:
+            raise RuleCrash(str(error)) from error
+        if analysis.error is not None:
+            return analysis.error
+        result.facts.update({key: list(value) for key, value in analysis.facts.items()})
+        if not analysis.reports:
+            return None
+        placed, _ = legacy.place(analysis, text)
+        for item in placed:
+            if item.suppressed:
+                continue
+            report, span = item.report, item.span
+            fix_info = None
+            if report.fix is not None:
+                edits: tuple[Edit, ...] = ()
+                if self.want_edits and analysis.module is not None:
+                    try:
+                        edits = text_edits(text, apply_cst_fixes(analysis.module, [report.fix]))
+                    except CstFixError:
+                        edits = ()
+                fix_info = FixInfo(report.fix.applicability, report.fix.message, edits)
+            result.findings.append(
+                Finding(
+                    path=info.path,
+                    code=report.code,
+                    message=report.message,
+                    location=Location(span.start.line, span.start.column + 1),
+                    end_location=Location(span.end.line, span.end.column + 1),
+                    fix=fix_info,
+                    noqa_row=item.noqa_row,
+                )
+            )
+        return None
 
     # -- fixing --------------------------------------------------------------------------
 
@@ -267,108 +276,130 @@ class Engine:
         dropped: set[tuple[str, str, int, int]] = set()
         codes = self.codes_for(info, text)
         for _ in range(MAX_FIX_ROUNDS):
-            screened, rules = self._screen(text, info, codes)
-            if isinstance(screened, Finding) or not rules:
+            screened = screen(text, info.path)
+            if isinstance(screened, SyntaxError):
                 break
-            analysis = self._analyse(text, info, rules)
-            if analysis.module is None or not analysis.reports:
+            new_text, count = self._ast_fix_round(text, info, screened, codes, unsafe, dropped, errors)
+            if count == 0:
+                new_text, count = self._cst_fix_round(text, info, screened, codes, unsafe, dropped, errors)
+            if count == 0 or new_text == text:
                 break
-            placed, positions = self._place(analysis, text, whole=True)
-            candidates = [
-                item
-                for item in placed
-                if not item.suppressed
-                and item.report.fix is not None
-                and (unsafe or item.report.fix.applicability == "safe")
-                and _key(item) not in dropped
-            ]
-            chosen = _non_overlapping(candidates, positions)
-            if not chosen:
-                break
-            try:
-                new_text = apply_fixes(analysis.module, [item.report.fix for item in chosen])  # type: ignore[misc]
-                check_syntax(new_text, info.path)
-                applied += len(chosen)
-            except FixError:
-                new_text = text
-                for item in chosen:
-                    try:
-                        # The fixes hold nodes of this round's tree: apply one to that tree.
-                        attempt = apply_fixes(analysis.module, [item.report.fix])  # type: ignore[list-item]
-                        check_syntax(attempt, info.path)
-                    except (FixError, cst.ParserSyntaxError) as error:
-                        dropped.add(_key(item))
-                        errors.append(
-                            f"{info.path}:{item.span.start.line}:{item.span.start.column + 1}: "
-                            f"{item.report.code} fix dropped: {error}"
-                        )
-                        continue
-                    # Re-analyse from scratch: node identities changed.
-                    new_text = attempt
-                    applied += 1
-                    break
-            if new_text == text:
-                break
+            applied += count
             text = new_text
         return text, applied, errors
 
+    def _ast_fix_round(self, text, info, screened, codes, unsafe, dropped, errors):  # type: ignore[no-untyped-def]
+        rules = self._wanted(self.ast_rules, info, text, codes)
+        if not rules:
+            return text, 0
+        reports = self._walk(screened, info, rules)
+        candidates = [
+            item
+            for item in self._place(reports, text)
+            if not item.suppressed
+            and item.report.fix is not None
+            and (unsafe or item.report.fix.applicability == "safe")
+            and _key(item.report.code, item.report.message, item.start) not in dropped
+        ]
+        if not candidates:
+            return text, 0
+        from gradlint.fixing import CstIndex, FixError as CstFixError, apply_fixes
 
-def _key(item: _Placed) -> tuple[str, str, int, int]:
-    return (item.report.code, item.report.message, item.span.start.line, item.span.start.column)
+        lines = LineIndex(text)
+        chosen = _non_overlapping(candidates, lines)
+        try:
+            index = CstIndex(text)
+        except CstFixError as error:
+            for item in chosen:
+                dropped.add(_key(item.report.code, item.report.message, item.start))
+                errors.append(f"{info.path}:{item.start.row}:{item.start.column}: {item.report.code} fix dropped: {error}")
+            return text, 0
+        try:
+            new_text = apply_fixes(index, [item.report.fix for item in chosen])  # type: ignore[misc]
+            check_syntax(new_text, info.path)
+            return new_text, len(chosen)
+        except (CstFixError, FixError):
+            pass
+        for item in chosen:
+            try:
+                attempt = apply_fixes(index, [item.report.fix])  # type: ignore[list-item]
+                check_syntax(attempt, info.path)
+            except (CstFixError, FixError) as error:
+                dropped.add(_key(item.report.code, item.report.message, item.start))
+                errors.append(f"{info.path}:{item.start.row}:{item.start.column}: {item.report.code} fix dropped: {error}")
+                continue
+            return attempt, 1
+        return text, 0
+
+    def _cst_fix_round(self, text, info, screened, codes, unsafe, dropped, errors):  # type: ignore[no-untyped-def]
+        rules = self._wanted(self.cst_rules, info, text, codes)
+        if self.use_prescreen:
+            rules = [rule for rule in rules if rule.prescreen(screened)]
+        if not rules:
+            return text, 0
+        from gradlint.cst_engine import RuleCrash as CstCrash, apply_cst_fixes, non_overlapping
+        from gradlint.fixing import FixError as CstFixError
+
+        legacy = self._legacy()
+        try:
+            analysis = legacy.analyse(text, info, rules)
+        except CstCrash as error:
+            raise RuleCrash(str(error)) from error
+        if analysis.module is None or not analysis.reports:
+            return text, 0
+        placed, positions = legacy.place(analysis, text)
+
+        def key(item):  # type: ignore[no-untyped-def]
+            return _key(item.report.code, item.report.message, Location(item.span.start.line, item.span.start.column + 1))
+
+        candidates = [
+            item
+            for item in placed
+            if not item.suppressed
+            and item.report.fix is not None
+            and (unsafe or item.report.fix.applicability == "safe")
+            and key(item) not in dropped
+        ]
+        chosen = non_overlapping(candidates, positions)
+        if not chosen:
+            return text, 0
+        try:
+            new_text = apply_cst_fixes(analysis.module, [item.report.fix for item in chosen])  # type: ignore[misc]
+            check_syntax(new_text, info.path)
+            return new_text, len(chosen)
+        except (CstFixError, FixError):
+            pass
+        for item in chosen:
+            try:
+                attempt = apply_cst_fixes(analysis.module, [item.report.fix])  # type: ignore[list-item]
+                check_syntax(attempt, info.path)
+            except (CstFixError, FixError) as error:
+                dropped.add(key(item))
+                errors.append(
+                    f"{info.path}:{item.span.start.line}:{item.span.start.column + 1}: "
+                    f"{item.report.code} fix dropped: {error}"
+                )
+                continue
+            return attempt, 1
+        return text, 0
 
 
-def _non_overlapping(items: list[_Placed], positions: Mapping[cst.CSTNode, CodeRange]) -> list[_Placed]:
-    """Fixes whose replaced nodes do not overlap; the others wait for the next round."""
-    chosen: list[_Placed] = []
-    taken: list[tuple[tuple[int, int], tuple[int, int]]] = []
-    for item in sorted(items, key=lambda i: (i.span.start.line, i.span.start.column)):
+def _key(code: str, message: str, start: Location) -> tuple[str, str, int, int]:
+    return (code, message, start.row, start.column)
+
+
+def _non_overlapping(items: list[Placed], lines: LineIndex) -> list[Placed]:
+    """Fixes whose edited ranges do not overlap; the others wait for the next round."""
+    chosen: list[Placed] = []
+    taken: list[tuple[Location, Location]] = []
+    for item in sorted(items, key=lambda i: (i.start.row, i.start.column)):
         assert item.report.fix is not None
-        spans = []
-        for old, _ in item.report.fix.replacements:
-            span = positions[old]
-            spans.append(((span.start.line, span.start.column), (span.end.line, span.end.column)))
-        if any(
-            start < other_end and other_start < end
-            for start, end in spans
-            for other_start, other_end in taken
-        ):
+        spans = [lines.span(edit.target) for edit in item.report.fix.edits]
+        if any(start < other_end and other_start < end for start, end in spans for other_start, other_end in taken):
             continue
         chosen.append(item)
         taken.extend(spans)
     return chosen
-
-
-class _Replacer(cst.CSTTransformer):
-    def __init__(self, replacements: dict[int, cst.CSTNode]) -> None:
-        super().__init__()
-        self._replacements = replacements
-
-    def on_leave(self, original_node, updated_node):  # type: ignore[no-untyped-def, override]
-        return self._replacements.get(id(original_node), updated_node)
-
-
-def apply_fixes(module: cst.Module, fixes: Iterable[Fix]) -> str:
-    """The module's code with the fixes' replacements and imports applied."""
-    replacements: dict[int, cst.CSTNode] = {}
-    imports = []
-    for fix in fixes:
-        for old, new in fix.replacements:
-            replacements[id(old)] = new
-        imports.extend(fix.imports)
-    try:
-        fixed = module.visit(_Replacer(replacements))
-        if imports:
-            # libcst.codemod costs ~0.2 s to import; only fixes that add imports need it.
-            from libcst.codemod import CodemodContext
-            from libcst.codemod.visitors import AddImportsVisitor
-
-            context = CodemodContext()
-            for spec in dict.fromkeys(imports):
-                AddImportsVisitor.add_needed_import(context, spec.module, spec.name)
-            fixed = AddImportsVisitor(context).transform_module(fixed)
-        return fixed.code
-    except Exception as error:  # a malformed replacement must not crash the run
-        raise FixError(f"{type(error).__name__}: {error}") from None
 
 
 def check_syntax(text: str, path: str) -> None:
@@ -384,14 +415,28 @@ def _syntax_finding(path: str, error: SyntaxError) -> Finding:
     return parse_error(path, message, location)
 
 
-def text_edits(old: str, new: str) -> tuple[Edit, ...]:
-    """Line-granular edits that turn ``old`` into ``new`` (for JSON and SARIF output)."""
-    old_lines = old.splitlines(keepends=True)
-    new_lines = new.splitlines(keepends=True)
-    edits = []
-    matcher = difflib.SequenceMatcher(a=old_lines, b=new_lines, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        edits.append(Edit("".join(new_lines[j1:j2]), Location(i1 + 1, 1), Location(i2 + 1, 1)))
-    return tuple(edits)
+def _newer_syntax(text: str, error: SyntaxError) -> str | None:
+    """A skip note when the file is valid Python for a newer interpreter than this one.
+
+    The running ``ast`` rejected it; libcst's parser knows newer grammar (PEP 695 type
+    parameters and ``type`` statements, PEP 701 f-strings). Checking such a file needs the
+    newer interpreter's ``ast``, so it is skipped with a warning rather than reported as GL000.
+    """
+    if error.msg.startswith("cannot parse") or not _NEWER_GRAMMAR.search(text):
+        return None
+    try:
+        import libcst as cst
+
+        cst.parse_module(text)
+    except Exception:  # noqa: BLE001 - any failure means "not valid for a newer Python either"
+        return None
+    import sys
+
+    running = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return (
+        f"uses syntax newer than Python {running} (line {error.lineno}: {error.msg}); "
+        "not checked: run gradlint under a newer Python to check it"
+    )
+
+
+__all__ = ["Engine", "FixError", "RuleCrash", "ast"]

@@ -37,3 +37,20 @@ RUNTIME_MODULE_OPTION = Option(
     default="gradlint_runtime",
     doc="Module that fixes import runtime helpers from.",
 )
+
+# Project facts, computed by the config from the project's metadata (see README,
+# "Fixes that keep the project working"); a rule that needs one lists it in OPTIONS.
+RUNTIME_AVAILABLE_OPTION = Option(
+    "runtime-available",
+    default=True,
+    doc="Whether the project can import the runtime module (computed: `gradlint-runtime` "
+    "declared in the project's dependencies, or `runtime-module` set; or set explicitly). "
+    "When false, fixes must not import the runtime.",
+    kind=bool,
+)
+TARGET_VERSION_OPTION = Option(
+    "target-version",
+    default="py39",
+    doc='Oldest Python the fixed code must run on, e.g. "py310" (computed from '
+    "`requires-python`, else py39; or set explicitly).",
+)

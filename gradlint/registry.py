@@ -22,6 +22,10 @@ from gradlint.findings import PARSE_ERROR_CODE
 from gradlint.options import Option
 
 PARSE_ERROR_SUMMARY = "File could not be read, decoded or parsed"
+# GL100 is checked by the runner around the engine (it needs the engine's findings), not a rule.
+UNUSED_NOQA_CODE = "GL100"
+UNUSED_NOQA_NAME = "unused-noqa"
+UNUSED_NOQA_SUMMARY = "A `# noqa: GLxxx` comment that suppresses nothing"
 _KINDS: dict[str, type] = {"str": str, "list": list, "int": int, "float": float, "bool": bool}
 
 
@@ -164,7 +168,7 @@ def rule_metas() -> tuple[RuleMeta, ...]:
 
 
 def all_codes() -> tuple[str, ...]:
-    return (PARSE_ERROR_CODE, *(meta.code for meta in rule_metas()))
+    return (PARSE_ERROR_CODE, *(meta.code for meta in rule_metas()), UNUSED_NOQA_CODE)
 
 
 def meta_by_code(code: str) -> RuleMeta | None:

@@ -1,7 +1,10 @@
 """The base class every rule derives from, and the data a rule declares.
 
-A rule is one class in one file under ``gradlint/rules/``. The base class owns reporting,
-fix recording and the visitor table, so a rule only says what it looks for.
+A rule is one class in one file under ``gradlint/rules/``. It reads the file through the
+semantic model (``self.model``) while the one walk of the stdlib ast visits the node types it
+declares (``visit_Call``, ``leave_FunctionDef``...), and calls :meth:`Rule.report` with ast
+nodes. A fix is described by :class:`NodeEdit` s: the libcst node at the same source range is
+rebuilt only when the fix is applied, so checking never imports libcst.
 """
 
 from __future__ import annotations
@@ -11,18 +14,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import libcst as cst
-
 from gradlint.findings import Applicability, Finding
 from gradlint.options import Option
 
-__all__ = ["NO_FIX", "Fix", "ImportSpec", "Invalid", "Option", "Report", "Rule", "Valid"]
+__all__ = ["NO_FIX", "Fix", "ImportSpec", "Invalid", "NodeEdit", "Option", "Report", "Rule", "Valid"]
 
 if TYPE_CHECKING:
-    from gradlint.context import FileContext, FileInfo
-    from gradlint.prescreen import AstScreen
+    import ast
 
-VisitorMethod = Callable[[cst.CSTNode], None]
+    from gradlint.fileinfo import FileInfo
+    from gradlint.semantic.model import SemanticModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +35,24 @@ class ImportSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class NodeEdit:
+    """Replace the code of ``target`` (an ast node) with what ``build`` makes of its libcst node.
+
+    ``build`` receives the libcst node spanning the same source range as ``target`` and returns
+    its replacement; it runs only when the fix is applied (import libcst inside it).
+    """
+
+    target: ast.AST
+    build: Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Fix:
-    """Node replacements that fix one finding, plus the imports they need."""
+    """The edits that fix one finding, plus the imports they need."""
 
     applicability: Applicability
     message: str
-    replacements: tuple[tuple[cst.CSTNode, cst.CSTNode], ...]
+    edits: tuple[NodeEdit, ...]
     imports: tuple[ImportSpec, ...] = ()
 
 
@@ -75,22 +88,24 @@ NO_FIX = "<no fix>"
 
 @dataclass(slots=True)
 class Report:
-    """A finding as a rule produced it: still attached to libcst nodes."""
+    """A finding as a rule produced it: still attached to ast nodes.
+
+    ``statement`` is the enclosing statement, whose first line may also hold the ``# noqa``.
+    """
 
     code: str
-    node: cst.CSTNode
+    node: ast.AST
     message: str
-    statement: cst.CSTNode | None
+    statement: ast.AST | None
     fix: Fix | None
-    # The module-level statement around the report: positions are computed for it alone.
-    top: cst.CSTNode | None = None
 
 
-class Rule(cst.BatchableCSTVisitor):
+class Rule:
     """Base class of all rules.
 
-    Subclasses set the class attributes below, write ``visit_*``/``leave_*`` methods and call
-    :meth:`report`. One instance is built per process and reused for every file:
+    Subclasses set the class attributes below, write ``visit_<AstNode>`` / ``leave_<AstNode>``
+    methods (called during the one walk with ``self.model`` current at the node) and call
+    :meth:`report`. One instance is built per process and reused for every file;
     :meth:`begin_file` resets per-file state.
     """
 
@@ -103,43 +118,22 @@ class Rule(cst.BatchableCSTVisitor):
     # A cheap text test: files it rejects cannot produce a finding and are not parsed.
     TRIGGER: ClassVar[re.Pattern[str] | None] = None
     # Project rules record facts per file (``record_fact``) and report in ``reduce``;
-    # REDUCER names a function that does the same without importing libcst ("module:function"),
-    # so a run served from the cache never imports the rules.
+    # REDUCER names a function that does the same without importing the rules
+    # ("module:function"), so a run served from the cache never imports them.
     PROJECT: ClassVar[bool] = False
     REDUCER: ClassVar[str | None] = None
     # Whether the rule offers fixes; by default, whether an INVALID example pins a fix.
     FIXABLE: ClassVar[bool | None] = None
 
-    _visitor_names_cache: ClassVar[dict[type, tuple[str, ...]]] = {}
-
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
-        super().__init__()
         given = options or {}
         self.options: dict[str, Any] = {
             option.name: given.get(option.name, option.default) for option in self.OPTIONS
         }
-        self._visitors = {name: getattr(self, name) for name in self._visitor_names()}
-        self.ctx: FileContext | None = None
+        self.model: SemanticModel = None  # type: ignore[assignment]
+        self.info: FileInfo | None = None
         self.reports: list[Report] = []
-
-    @classmethod
-    def _visitor_names(cls) -> tuple[str, ...]:
-        """The visit/leave method names of this class, scanned once per class."""
-        names = Rule._visitor_names_cache.get(cls)
-        if names is None:
-            names = tuple(
-                name
-                for name in dir(cls)
-                if name.startswith(("visit_", "leave_"))
-                and callable(getattr(cls, name))
-                and not getattr(getattr(cls, name), "_is_no_op", False)
-            )
-            Rule._visitor_names_cache[cls] = names
-        return names
-
-    def get_visitors(self) -> Mapping[str, VisitorMethod]:
-        # libcst rescans every instance with inspect.getmembers on each file; we don't.
-        return self._visitors
+        self.facts: list[Any] = []
 
     @property
     def runtime_module(self) -> str:
@@ -155,36 +149,23 @@ class Rule(cst.BatchableCSTVisitor):
     def docstring(cls) -> str:
         return cls.__doc__ or ""
 
-    def prescreen(self, screen: AstScreen) -> bool:
-        """Whether the file's stdlib ``ast`` shows a candidate; only then is libcst run.
-
-        Must never return False for a file the rule would report: it is an optimisation,
-        and a test compares findings with and without it.
-        """
-        return True
-
-    def regions(self, screen: AstScreen) -> set[int] | None:
-        """Indexes of the module-level statements (``screen.tree.body``) the rule must see,
-        or ``None`` for the whole file. Asked only after :meth:`prescreen` said yes; the
-        engine parses only those statements (plus imports) when checking."""
-        return None
-
     def wants_file(self, info: FileInfo) -> bool:
         """Whether to run on this file at all (decided from its path, before parsing)."""
         return True
 
-    def begin_file(self, ctx: FileContext) -> None:
-        """Reset per-file state; called before the file's tree is visited."""
-        self.ctx = ctx
+    def begin_file(self, model: SemanticModel, info: FileInfo) -> None:
+        """Reset per-file state; called before the walk."""
+        self.model = model
+        self.info = info
         self.reports = []
+        self.facts = []
 
     def end_file(self) -> None:
-        """Called after the tree is visited; rules that defer decisions report here."""
+        """Called after the walk; rules that defer decisions report here."""
 
     def record_fact(self, fact: Any) -> None:
         """Keep a JSON-serialisable fact for the project-wide ``reduce`` step (and the cache)."""
-        assert self.ctx is not None, "record_fact() called outside a file"
-        self.ctx.facts.setdefault(self.code, []).append(fact)
+        self.facts.append(fact)
 
     @classmethod
     def reduce(cls, facts: Mapping[str, list[Any]], settings: Any) -> list[Finding]:
@@ -193,15 +174,16 @@ class Rule(cst.BatchableCSTVisitor):
 
     def report(
         self,
-        node: cst.CSTNode,
+        node: ast.AST,
         message: str,
         *,
         fix: Fix | None = None,
-        statement: cst.CSTNode | None = None,
+        statement: ast.AST | None = None,
     ) -> None:
-        """Record a finding at ``node``; ``statement`` is where a ``# noqa`` may also sit."""
-        assert self.ctx is not None, "report() called outside a file"
+        """Record a finding at ``node``; ``statement`` is where a ``# noqa`` may also sit
+        (by default the statement around the node at the walk, or found from its parents)."""
+        model = self.model
+        assert model is not None, "report() called outside a file"
         if statement is None:
-            statement = self.ctx.current_statement()
-        top = self.ctx.statements[0] if self.ctx.statements else None
-        self.reports.append(Report(self.code, node, message, statement, fix, top))
+            statement = model.enclosing_statement(node) if hasattr(node, "gl_parent") else model.statement
+        self.reports.append(Report(self.code, node, message, statement, fix))

@@ -13,7 +13,10 @@ from gradlint.cache import Cache
 from gradlint.config import Settings
 from gradlint.fileinfo import describe_file
 from gradlint.findings import FileResult, Finding, Location, parse_error
-from gradlint.registry import reducer, rule_metas
+from gradlint.fileinfo import FileInfo
+from gradlint.findings import PARSE_ERROR_CODE
+from gradlint.registry import UNUSED_NOQA_CODE, reducer, rule_metas
+from gradlint.suppression import apply_line_edits, unused_noqa_findings
 from gradlint.source import UndecodableSource, decode
 
 if TYPE_CHECKING:
@@ -128,17 +131,42 @@ class _Worker:
             return FileResult(path, [parse_error(path, f"cannot decode file: {error}", error.location)])
         info = describe_file(path)
         if not self.options.fixing:
-            return self.engine.check_text(source.text, info)
+            return self._with_unused_noqa(self.engine.check_text(source.text, info), source.text, info)
         fixed, applied, errors = self.engine.fix_text(
             source.text, info, unsafe=self.options.unsafe_fixes
         )
-        result = self.engine.check_text(fixed, info)
+        result = self._with_unused_noqa(self.engine.check_text(fixed, info), fixed, info)
+        unused = [f for f in result.findings if f.code == UNUSED_NOQA_CODE]
+        if unused:
+            # GL100's fix (safe): drop the codes that suppress nothing.
+            fixed = apply_line_edits(fixed, unused)
+            applied += len(unused)
+            result = self._with_unused_noqa(self.engine.check_text(fixed, info), fixed, info)
         result.fix_errors = errors
         result.fixed_count = applied
         if fixed != source.text:
             result.original = source.text
             result.fixed = fixed
             result.encoding = source.encoding
+        return result
+
+
+    def _with_unused_noqa(self, result: FileResult, text: str, info: FileInfo) -> FileResult:
+        """Add GL100 findings (``# noqa`` codes that suppress nothing) to ``result``."""
+        if UNUSED_NOQA_CODE not in self.settings.enabled_codes or "noqa" not in text.lower():
+            return result
+        codes = self.engine.codes_for(info, text)
+        if UNUSED_NOQA_CODE not in codes:
+            return result
+        # Project rules (GL004) suppress in their reduce step; their noqa is not judged here.
+        judged = frozenset(codes) - {meta.code for meta in rule_metas() if meta.reducer} - {
+            PARSE_ERROR_CODE, UNUSED_NOQA_CODE
+        }
+        found = unused_noqa_findings(
+            text, result.path, result.findings, lambda t: self.engine.check_text(t, info).findings, judged
+        )
+        if found:
+            result.findings = sorted([*result.findings, *found], key=lambda f: f.sort_key)
         return result
 
 

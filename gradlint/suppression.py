@@ -68,3 +68,171 @@ def is_suppressed(code: str, rows: tuple[int, ...], lines: dict[int, frozenset[s
         if codes is not None and (codes is ALL or code in codes):
             return True
     return False
+
+
+# -- adoption: --add-noqa and GL100 ---------------------------------------------------------
+
+UNUSED_NOQA_CODE = "GL100"
+
+
+def _unsafe_line_ends(text: str) -> set[int]:
+    """Rows whose end is inside a multi-line string or continues with a backslash: a comment
+    appended there would change the code."""
+    rows: set[int] = set()
+    fstring_start = getattr(tokenize, "FSTRING_START", None)  # Python 3.12+
+    fstring_end = getattr(tokenize, "FSTRING_END", None)
+    opened: list[int] = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.STRING and token.start[0] != token.end[0]:
+                rows.update(range(token.start[0], token.end[0]))
+            elif fstring_start is not None and token.type == fstring_start:
+                opened.append(token.start[0])
+            elif fstring_end is not None and token.type == fstring_end and opened:
+                rows.update(range(opened.pop(), token.end[0]))
+    except (tokenize.TokenError, SyntaxError):
+        return set(range(1, text.count("\n") + 2))
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.rstrip().endswith("\\"):
+            rows.add(number)
+    return rows
+
+
+def add_noqa_to_text(text: str, codes_by_row: dict[int, set[str]]) -> tuple[str, int]:
+    """``text`` with ``# noqa: CODES`` on each row (merged into an existing ``# noqa:``)."""
+    lines = text.splitlines(keepends=True)
+    unsafe = _unsafe_line_ends(text)
+    added = 0
+    for row, codes in sorted(codes_by_row.items()):
+        if not 1 <= row <= len(lines) or row in unsafe:
+            continue
+        line = lines[row - 1]
+        body = line.rstrip("\r\n")
+        ending = line[len(body):]
+        stripped = body.rstrip()
+        match = None
+        for candidate in _NOQA.finditer(stripped):
+            match = candidate
+        if match is not None and match.group("codes") is None:
+            continue  # a bare ``# noqa`` already suppresses everything
+        if match is not None and match.end() == len(stripped):
+            present = [c for c in _CODE_SPLIT.split(match.group("codes").strip()) if c]
+            missing = sorted(codes - {c.upper() for c in present})
+            if not missing:
+                continue
+            new = f"{stripped[:match.start()]}# noqa: {', '.join([*present, *missing])}"
+        else:
+            new = f"{stripped}  # noqa: {', '.join(sorted(codes))}"
+        lines[row - 1] = new + ending
+        added += 1
+    return "".join(lines), added
+
+
+def add_noqa(findings: list) -> int:  # type: ignore[type-arg]
+    """Add ``# noqa`` comments for ``findings`` to their files; the number of lines changed."""
+    from gradlint.source import UndecodableSource, decode, write_atomically
+
+    by_file: dict[str, dict[int, set[str]]] = {}
+    for finding in findings:
+        if finding.code in ("GL000", UNUSED_NOQA_CODE) or finding.path == "-" or getattr(finding, "cell", None) is not None:
+            continue
+        row = finding.noqa_row or finding.location.row
+        by_file.setdefault(finding.path, {}).setdefault(row, set()).add(finding.code)
+    total = 0
+    for path, rows in sorted(by_file.items()):
+        try:
+            with open(path, "rb") as stream:
+                source = decode(stream.read())
+        except (OSError, UndecodableSource):
+            continue
+        new, added = add_noqa_to_text(source.text, rows)
+        if added:
+            write_atomically(path, source.encode(new))
+            total += added
+    return total
+
+
+_NEUTRAL = re.compile(r"(#\s*)(noqa)", re.IGNORECASE)
+
+
+def unused_noqa_findings(text: str, path: str, actual: list, recheck, judged: frozenset[str]) -> list:  # type: ignore[no-untyped-def, type-arg]
+    """GL100 findings: codes in ``# noqa: ...`` comments that suppress nothing.
+
+    ``recheck(text)`` returns the findings of a text; it is called once, on the text with every
+    ``# noqa`` neutralised (same length, so positions hold), to learn what each comment
+    suppresses. Only codes in ``judged`` (the enabled per-file rules) are reported; other
+    tools' codes and bare ``# noqa`` are left alone.
+    """
+    from gradlint.findings import Edit, Finding, FixInfo, Location
+
+    comments = _noqa_comments(text)
+    if not comments:
+        return []
+    raw = recheck(_NEUTRAL.sub(lambda m: m.group(1) + "n0qa", text))
+    kept = {(f.code, f.location.row, f.location.column) for f in actual}
+    used: dict[int, set[str]] = {}
+    for finding in raw:
+        if (finding.code, finding.location.row, finding.location.column) in kept:
+            continue
+        for row in {finding.location.row, finding.noqa_row or finding.location.row}:
+            used.setdefault(row, set()).add(finding.code)
+    findings = []
+    for row, (start, end, codes) in sorted(comments.items()):
+        unused = [c for c in codes if c.upper() in judged and c.upper() not in used.get(row, set())]
+        if not unused:
+            continue
+        remaining = [c for c in codes if c not in unused]
+        replacement = f"# noqa: {', '.join(remaining)}" if remaining else ""
+        names = ", ".join(f"`{c.upper()}`" for c in unused)
+        edit_start, edit_end = start, end
+        if not remaining:
+            line = text.splitlines()[row - 1]
+            # Remove the whitespace before the comment too.
+            edit_start = len(line[:start].rstrip())
+        fix = FixInfo(
+            "safe",
+            "Remove unused `noqa` directive" if not remaining else f"Remove unused code{'s' * (len(unused) > 1)} {names}",
+            (Edit(replacement, Location(row, edit_start + 1), Location(row, edit_end + 1)),),
+        )
+        findings.append(Finding(
+            path, UNUSED_NOQA_CODE, f"Unused `noqa` directive (unused: {names})",
+            Location(row, start + 1), Location(row, end + 1), fix, row,
+        ))
+    return findings
+
+
+def _noqa_comments(text: str) -> dict[int, tuple[int, int, list[str]]]:
+    """Row -> (start column, end column, codes) of each ``# noqa: CODES`` comment (0-based)."""
+    if "noqa" not in text.lower():
+        return {}
+    result: dict[int, tuple[int, int, list[str]]] = {}
+    try:
+        tokens = [
+            token for token in tokenize.generate_tokens(io.StringIO(text).readline)
+            if token.type == tokenize.COMMENT
+        ]
+    except (tokenize.TokenError, SyntaxError):
+        return {}
+    for token in tokens:
+        for match in _NOQA.finditer(token.string):
+            if match.group("codes") is None:
+                continue
+            codes = [c for c in _CODE_SPLIT.split(match.group("codes").strip()) if c]
+            column = token.start[1]
+            result[token.start[0]] = (column + match.start(), column + match.end(), codes)
+    return result
+
+
+def apply_line_edits(text: str, findings: list) -> str:  # type: ignore[type-arg]
+    """Apply single-line edits (GL100's), right to left so columns stay valid."""
+    lines = text.splitlines(keepends=True)
+    edits = sorted(
+        (edit for f in findings if f.fix is not None for edit in f.fix.edits),
+        key=lambda e: (e.location.row, e.location.column),
+        reverse=True,
+    )
+    for edit in edits:
+        row = edit.location.row - 1
+        line = lines[row]
+        lines[row] = line[: edit.location.column - 1] + edit.content + line[edit.end_location.column - 1 :]
+    return "".join(lines)

@@ -9,7 +9,7 @@ import libcst as cst
 import pytest
 
 import gradlint.source
-from gradlint.rule import Fix
+from gradlint.rule import Fix, NodeEdit
 from gradlint.rules.gl002_unguarded_private_api import UnguardedPrivateApi
 from gradlint.source import write_atomically
 from cli_support import CLEAN, FIXABLE, FIXABLE_FIXED, UNFIXABLE, Project, finding_lines, run_cli
@@ -146,7 +146,7 @@ def _unparsable() -> cst.Name:
 
 def test_broken_fix_is_dropped_and_reported(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken_fix(self, chain, binding, qualified):  # type: ignore[no-untyped-def]
-        return Fix("safe", "break the code", ((chain[-1], _unparsable()),))
+        return Fix("safe", "break the code", (NodeEdit(chain[-1], lambda old: _unparsable()),))
 
     monkeypatch.setattr(UnguardedPrivateApi, "_attribute_fix", broken_fix)
     path = project.write("a.py", FIXABLE)
@@ -165,7 +165,7 @@ def test_broken_fix_does_not_block_the_good_ones(project: Project, monkeypatch: 
 
     def sometimes_broken(self, chain, binding, qualified):  # type: ignore[no-untyped-def]
         if qualified.startswith("torch._dynamo"):
-            return Fix("safe", "break the code", ((chain[-1], _unparsable()),))
+            return Fix("safe", "break the code", (NodeEdit(chain[-1], lambda old: _unparsable()),))
         return real(self, chain, binding, qualified)
 
     monkeypatch.setattr(UnguardedPrivateApi, "_attribute_fix", sometimes_broken)

@@ -41,8 +41,11 @@ def test_json_output(mixed: Project) -> None:
     ]
     first = findings[0]
     assert set(first) == {
-        "cell", "code", "end_location", "filename", "fix", "location", "message", "noqa_row", "url",
+        "cell", "code", "end_location", "filename", "fix", "location", "message", "name", "noqa_row",
+        "severity", "url",
     }
+    assert first["name"] == "unguarded-private-api"
+    assert first["url"].startswith("file://") and first["url"].endswith("docs/rules/GL002.md")
     assert os.path.isabs(first["filename"])
     assert first["location"] == {"row": 3, "column": 9}
     assert first["end_location"] == {"row": 3, "column": 28}
@@ -95,7 +98,10 @@ def test_github_annotations(mixed: Project) -> None:
         ("pkg/b%2Cc.py", "3", "GL002"),
         ("z_broken.py", "1", "GL000"),
     ]
-    assert parsed[0]["message"].startswith("a.py:3:9: GL002 Private torch API")  # type: ignore[index]
+    assert parsed[0]["message"].startswith("a.py:3:9: GL002 ")  # type: ignore[index]
+    # The fix's help line, as ruff writes it (an escaped newline).
+    assert "%0A  help: Replace with `gradlint_runtime.foreach_norm`" in parsed[0]["message"]  # type: ignore[index]
+    assert "help" not in parsed[1]["message"]  # type: ignore[index]
     # No summary lines: every line must be a workflow command.
     assert "Found" not in result.stdout
 
@@ -129,8 +135,13 @@ def test_sarif_is_valid_against_the_2_1_0_schema(mixed: Project) -> None:
         assert rules[item["ruleIndex"]]["id"] == item["ruleId"]
     region = results[0]["locations"][0]["physicalLocation"]["region"]
     assert region == {"startLine": 3, "startColumn": 9, "endLine": 3, "endColumn": 28}  # exclusive end
-    uri = results[1]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-    assert uri == "pkg/b,c.py"
+    artifact = results[1]["locations"][0]["physicalLocation"]["artifactLocation"]
+    # Relative to the project root, percent-encoded, resolved through originalUriBaseIds.
+    assert artifact == {"uri": "pkg/b%2Cc.py", "uriBaseId": "%SRCROOT%"}
+    assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == mixed.root.resolve().as_uri() + "/"
+    assert [r["level"] for r in results] == ["error", "error", "error"]
+    fingerprints = [r["partialFingerprints"]["primaryLocationLineHash"] for r in results]
+    assert len(set(fingerprints)) == 3
     gl002 = next(rule for rule in rules if rule["id"] == "GL002")
     assert "## What it does" in gl002["help"]["markdown"]
 

@@ -1,10 +1,12 @@
-"""GitHub Actions workflow commands: each finding becomes an annotation on the pull request."""
+"""GitHub Actions workflow commands: each finding becomes an annotation on the pull request,
+with the fix's help line as ruff writes it."""
 
 from __future__ import annotations
 
 from gradlint.findings import Finding
+from gradlint.reporters import ReportContext
+from gradlint.reporters.text import position
 from gradlint.runner import RunResult
-
 
 def _escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -26,9 +28,11 @@ def _line(finding: Finding) -> str:
             f"endColumn={end.column}",
         ]
     )
-    message = f"{finding.path}:{location.row}:{location.column}: {finding.code} {finding.message}"
+    message = f"{position(finding)}: {finding.code} {finding.message}"
+    if finding.fix is not None:
+        message += f"\n  help: {finding.fix.message}"
     return f"::error {properties}::{_escape_data(message)}"
 
 
-def render(run: RunResult) -> str:
+def render(run: RunResult, context: ReportContext | None = None) -> str:
     return "".join(_line(finding) + "\n" for finding in run.findings)

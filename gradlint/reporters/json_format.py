@@ -1,4 +1,5 @@
-"""JSON output with ruff's schema, so tools that read ``ruff --output-format json`` read ours."""
+"""JSON output with ruff's schema, so tools that read ``ruff --output-format json`` read ours;
+``json-lines`` is the same objects, one per line."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 from typing import Any
 
 from gradlint.findings import Edit, Finding, Location
+from gradlint.reporters import ReportContext, level, rule_name, rule_url
 from gradlint.runner import RunResult
 
 
@@ -31,17 +33,24 @@ def finding_to_json(finding: Finding) -> dict[str, Any]:
             "message": finding.fix.message,
         }
     return {
-        "cell": None,
+        # In a notebook, the cell number; rows and columns are then within the cell.
+        "cell": getattr(finding, "cell", None),
         "code": finding.code,
         "end_location": _location(finding.end_location),
         "filename": os.path.abspath(finding.path) if finding.path != "-" else "-",
         "fix": fix,
         "location": _location(finding.location),
         "message": finding.message,
+        "name": rule_name(finding.code),
         "noqa_row": finding.noqa_row,
-        "url": None,
+        "severity": "error" if level(finding.code) == "error" else "warning",
+        "url": rule_url(finding.code),
     }
 
 
-def render(run: RunResult) -> str:
+def render(run: RunResult, context: ReportContext | None = None) -> str:
     return json.dumps([finding_to_json(f) for f in run.findings], indent=2) + "\n"
+
+
+def render_lines(run: RunResult, context: ReportContext | None = None) -> str:
+    return "".join(json.dumps(finding_to_json(f), separators=(",", ":")) + "\n" for f in run.findings)

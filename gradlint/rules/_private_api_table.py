@@ -68,6 +68,16 @@ PUBLIC_EQUIVALENTS: dict[str, PublicEquivalent] = {
 }
 
 
+# Underscore names that torch's own API reference lists as supported public API: with the
+# ``documented-private-is-public`` option (on by default) GL002 does not report them.
+DOCUMENTED = frozenset(
+    {
+        "torch._assert",
+        "torch._logging.set_logs",
+    }
+)
+
+
 def public_equivalent(qualified: str) -> tuple[str, PublicEquivalent] | None:
     """The longest table entry that is ``qualified`` or a dotted prefix of it."""
     probe = qualified

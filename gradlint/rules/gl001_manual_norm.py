@@ -13,7 +13,7 @@ from gradlint.context import FileContext
 from gradlint.names import dotted_name
 from gradlint.options import RUNTIME_MODULE_OPTION
 from gradlint.prescreen import AstScreen, scopes, statements_holding
-from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, Rule, Valid
+from gradlint.cst_rule import NO_FIX, CstFix as Fix, CstRule as Rule, ImportSpec, Invalid, Valid
 from gradlint.rules._norm_shapes import (
     ZERO,
     Classifier,

@@ -51,10 +51,12 @@ class Finding:
     end_location: Location
     fix: FixInfo | None = None
     noqa_row: int | None = None
+    # In a notebook, the cell (1-based, every cell counted); rows are then within that cell.
+    cell: int | None = None
 
     @property
-    def sort_key(self) -> tuple[str, int, int, str, str]:
-        return (self.path, self.location.row, self.location.column, self.code, self.message)
+    def sort_key(self) -> tuple[str, int, int, int, str, str]:
+        return (self.path, self.cell or 0, self.location.row, self.location.column, self.code, self.message)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,6 +85,7 @@ class Finding:
                 ),
             ),
             noqa_row=data.get("noqa_row"),
+            cell=data.get("cell"),
         )
 
 

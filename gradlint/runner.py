@@ -17,7 +17,7 @@ from gradlint.fileinfo import FileInfo
 from gradlint.findings import PARSE_ERROR_CODE
 from gradlint.registry import UNUSED_NOQA_CODE, reducer, rule_metas
 from gradlint.suppression import apply_line_edits, unused_noqa_findings
-from gradlint.source import UndecodableSource, decode
+from gradlint.source import Source, UndecodableSource, decode
 
 if TYPE_CHECKING:
     from gradlint.engine import Engine
@@ -130,18 +130,12 @@ class _Worker:
         except UndecodableSource as error:
             return FileResult(path, [parse_error(path, f"cannot decode file: {error}", error.location)])
         info = describe_file(path)
+        if path.endswith(".ipynb"):
+            return self._process_notebook(path, source, info)
         if not self.options.fixing:
             return self._with_unused_noqa(self.engine.check_text(source.text, info), source.text, info)
-        fixed, applied, errors = self.engine.fix_text(
-            source.text, info, unsafe=self.options.unsafe_fixes
-        )
+        fixed, applied, errors = self._fix(source.text, info)
         result = self._with_unused_noqa(self.engine.check_text(fixed, info), fixed, info)
-        unused = [f for f in result.findings if f.code == UNUSED_NOQA_CODE]
-        if unused:
-            # GL100's fix (safe): drop the codes that suppress nothing.
-            fixed = apply_line_edits(fixed, unused)
-            applied += len(unused)
-            result = self._with_unused_noqa(self.engine.check_text(fixed, info), fixed, info)
         result.fix_errors = errors
         result.fixed_count = applied
         if fixed != source.text:
@@ -150,6 +144,48 @@ class _Worker:
             result.encoding = source.encoding
         return result
 
+
+    def _fix(self, text: str, info: FileInfo) -> tuple[str, int, list[str]]:
+        """The engine's fixes, then GL100's (drop ``# noqa`` codes that suppress nothing)."""
+        fixed, applied, errors = self.engine.fix_text(text, info, unsafe=self.options.unsafe_fixes)
+        result = self._with_unused_noqa(self.engine.check_text(fixed, info), fixed, info)
+        unused = [f for f in result.findings if f.code == UNUSED_NOQA_CODE]
+        if unused:
+            fixed = apply_line_edits(fixed, unused)
+            applied += len(unused)
+        return fixed, applied, errors
+
+    def _process_notebook(self, path: str, source: Source, info: FileInfo) -> FileResult:
+        from gradlint import notebook
+
+        try:
+            book = notebook.load(source.text)
+        except notebook.NotebookError as error:
+            return FileResult(path, [parse_error(path, str(error), Location(1, 1))])
+        original = source.text
+        errors: list[str] = []
+        applied = 0
+        if self.options.fixing:
+            fixed, applied, errors = self._fix(book.text, info)
+            if fixed != book.text:
+                try:
+                    new_json = notebook.write_back(book, fixed, original)
+                    book = notebook.load(new_json)
+                except notebook.NotebookError as error:
+                    errors.append(f"{path}: {error}")
+                    new_json, applied = original, 0
+            else:
+                new_json = original
+        result = self._with_unused_noqa(self.engine.check_text(book.text, info), book.text, info)
+        result.findings = [notebook.map_finding(f, book) for f in result.findings]
+        # Project facts carry module rows, which mean nothing in a notebook: GL004 skips them.
+        result.facts = {}
+        if self.options.fixing:
+            result.fix_errors = errors
+            result.fixed_count = applied
+            if new_json != original:
+                result.original, result.fixed, result.encoding = original, new_json, source.encoding
+        return result
 
     def _with_unused_noqa(self, result: FileResult, text: str, info: FileInfo) -> FileResult:
         """Add GL100 findings (``# noqa`` codes that suppress nothing) to ``result``."""

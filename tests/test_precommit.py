@@ -23,12 +23,13 @@ NO_INDEX_SIGNS = ("No matching distribution found", "Could not find a version", 
 def test_hooks_manifest() -> None:
     hooks = {hook["id"]: hook for hook in yaml.safe_load(HOOKS_FILE.read_text(encoding="utf-8"))}
     assert set(hooks) == {"gradlint", "gradlint-fix"}
-    assert hooks["gradlint"]["entry"] == "gradlint check"
-    assert hooks["gradlint-fix"]["entry"] == "gradlint check --fix"
+    assert hooks["gradlint"]["entry"] == "gradlint check --force-exclude"
+    assert hooks["gradlint-fix"]["entry"] == "gradlint check --fix --force-exclude"
     for hook in hooks.values():
         assert hook["language"] == "python"
-        assert hook["types_or"] == ["python", "pyi"]
-        assert hook["require_serial"] is False
+        assert hook["types_or"] == ["python", "pyi", "jupyter"]
+        # One process sees every staged file (GL004 compares across files).
+        assert hook["require_serial"] is True
         assert hook["name"]
 
 
@@ -71,6 +72,13 @@ def test_pre_commit_try_repo(tmp_path: Path) -> None:
     (target / "fixable.py").write_text(FIXABLE)
     (target / "unfixable.py").write_text(UNFIXABLE)
     (target / "notes.txt").write_text("torch._foreach_norm is not Python\n")
+    # Excluded by the project's config: pre-commit names it, --force-exclude keeps it out.
+    (target / "pyproject.toml").write_text('[tool.gradlint]\nextend-exclude = ["generated/"]\n')
+    (target / "generated").mkdir()
+    (target / "generated" / "out.py").write_text(FIXABLE)
+    # The same tuning constant in two files: seen together only when one process gets both.
+    (target / "opt_a.py").write_text("def a(x, clip_coef=0.2):\n    return x * clip_coef\n")
+    (target / "opt_b.py").write_text("def b(x, clip_coef=0.2):\n    return x * clip_coef\n")
     _git("init", "-q", cwd=target)
     _git("add", "-A", cwd=target)
     _git("commit", "-q", "-m", "target", cwd=target)
@@ -81,6 +89,8 @@ def test_pre_commit_try_repo(tmp_path: Path) -> None:
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     }
     env.pop("VIRTUAL_ENV", None)
+    # What a user sees: the default (full) output format.
+    env.pop("GRADLINT_OUTPUT_FORMAT", None)
 
     def try_repo(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -99,16 +109,19 @@ def test_pre_commit_try_repo(tmp_path: Path) -> None:
     if result.returncode != 0 and any(sign in output for sign in NO_INDEX_SIGNS):
         pytest.skip("pre-commit could not install the hook: no package index reachable")
     assert result.returncode == 1, output
-    assert "fixable.py:3:9: GL002" in output
-    assert "unfixable.py:3:9: GL002" in output
+    assert " --> fixable.py:3:9" in output
+    assert " --> unfixable.py:3:9" in output
+    assert " --> opt_a.py:1:20" in output and " --> opt_b.py:1:20" in output
     assert "notes.txt" not in output
+    assert "generated/out.py" not in output
     assert "files were modified by this hook" in output
     assert (target / "fixable.py").read_text() == FIXABLE_FIXED
     assert (target / "unfixable.py").read_text() == UNFIXABLE
+    assert (target / "generated" / "out.py").read_text() == FIXABLE
 
     # A commit with no Python file skips both hooks: "no files" is not an error.
-    (target / "unfixable.py").unlink()
-    (target / "fixable.py").unlink()
+    for name in ("unfixable.py", "fixable.py", "opt_a.py", "opt_b.py", "generated/out.py"):
+        (target / name).unlink()
     _git("add", "-A", cwd=target)
     _git("commit", "-q", "-m", "only notes", cwd=target)
     quiet = try_repo("gradlint", "--all-files")

@@ -262,9 +262,8 @@ class HiddenDeviceDefault(Rule):
     def __init__(self, options: Any = None) -> None:
         super().__init__(options)
         given = options or {}
-        # A project fact (the config computes it); where nobody computed it, the runtime counts
-        # as importable only if the project named its module, as the config would decide.
-        self._runtime = bool(given.get("runtime-available", "runtime-module" in given))
+        # A project fact the config computes (issue 13); the declared default where nobody did.
+        self._runtime = bool(given.get("runtime-available", self.options.get("runtime-available", True)))
 
     def begin_file(self, model, info) -> None:  # type: ignore[no-untyped-def]
         super().begin_file(model, info)

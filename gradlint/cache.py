@@ -2,7 +2,9 @@
 
 The key covers the file's bytes, its path, the settings that affect findings and the
 gradlint version, so a hit can never be stale. Entries are written atomically (temporary
-file and rename), which keeps two concurrent runs from reading half-written entries.
+file and rename), which keeps two concurrent runs from reading half-written entries. An
+entry that does not match its checksum or does not have the shape written here (truncated,
+edited, from another tool) is treated as a miss, recomputed and overwritten.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import tempfile
 
 from gradlint import __version__
 from gradlint.findings import FileResult, Finding
+from gradlint.source import discard
 
 
 class Cache:
@@ -33,16 +36,23 @@ class Cache:
         return os.path.join(self.directory, key[:2], key + ".json")
 
     def get(self, key: str, path: str) -> FileResult | None:
+        """The stored result, or None when there is none or it is malformed (then it is
+        recomputed and overwritten: a bad entry never becomes a permanent error)."""
         try:
-            with open(self._file(key), encoding="utf-8") as stream:
-                data = json.load(stream)
-        except (OSError, ValueError):
+            with open(self._file(key), "rb") as stream:
+                data = unframe(stream.read())
+        except (OSError, ValueError, RecursionError):
             return None
-        return FileResult(
-            path=path,
-            findings=[Finding.from_dict({**f, "path": path}) for f in data["findings"]],
-            facts=data.get("facts", {}),
-        )
+        try:
+            if not _valid_entry(data):
+                return None
+            return FileResult(
+                path=path,
+                findings=[Finding.from_dict({**f, "path": path}) for f in data["findings"]],
+                facts=data["facts"],
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
 
     def put(self, key: str, result: FileResult) -> None:
         target = self._file(key)
@@ -52,24 +62,121 @@ class Cache:
                 marker = os.path.join(os.path.dirname(self.directory), ".gitignore")
                 if not os.path.exists(marker):
                     with open(marker, "w", encoding="utf-8") as stream:
-                        stream.write("# Created by gradlint automatically.\n*\n")
+                        stream.write(MARKER + "*\n")
                 self._ready = True
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            payload = json.dumps(
+            payload = frame(
                 {"findings": [f.to_dict() for f in result.findings], "facts": result.facts}
             )
             handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target), suffix=".tmp")
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(payload)
-            os.replace(temporary, target)
-        except OSError:
-            # A read-only or full disk makes the cache useless, not the run wrong.
+            try:
+                with os.fdopen(handle, "wb") as stream:
+                    stream.write(payload)
+                os.replace(temporary, target)
+            except BaseException:
+                discard(temporary)
+                raise
+        except (OSError, TypeError, ValueError, RecursionError):
+            # A read-only or full disk (or an unstorable result) makes the cache useless,
+            # not the run wrong.
             pass
 
 
-def clear(directory: str) -> bool:
-    """Remove a cache directory; True if there was one."""
-    if not os.path.isdir(directory):
+def frame(entry: object) -> bytes:
+    """An entry as stored: the SHA-256 of its JSON on the first line, then the JSON."""
+    payload = json.dumps(entry).encode("utf-8")
+    return hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+
+
+def unframe(data: bytes) -> object:
+    """The JSON of a stored entry; ValueError if it is truncated, altered or not ours."""
+    digest, _, payload = data.partition(b"\n")
+    if hashlib.sha256(payload).hexdigest().encode() != digest:
+        raise ValueError("cache entry does not match its checksum")
+    return json.loads(payload)
+
+
+def _is_location(value: object) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) == {"row", "column"}
+        and all(type(v) is int and v >= 0 for v in value.values())
+    )
+
+
+def _valid_finding(item: object) -> bool:
+    if not isinstance(item, dict):
         return False
+    fix = item.get("fix")
+    return (
+        isinstance(item.get("code"), str)
+        and isinstance(item.get("message"), str)
+        and _is_location(item.get("location"))
+        and _is_location(item.get("end_location"))
+        and (item.get("noqa_row") is None or type(item.get("noqa_row")) is int)
+        and (
+            fix is None
+            or isinstance(fix, dict)
+            and fix.get("applicability") in ("safe", "unsafe")
+            and isinstance(fix.get("message"), str)
+            and isinstance(fix.get("edits"), list)
+            and all(
+                isinstance(e, dict)
+                and isinstance(e.get("content"), str)
+                and _is_location(e.get("location"))
+                and _is_location(e.get("end_location"))
+                for e in fix["edits"]
+            )
+        )
+    )
+
+
+def _valid_entry(data: object) -> bool:
+    """The shape ``put`` writes: findings as dicts, facts as lists of dicts by rule code."""
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("findings"), list)
+        and all(_valid_finding(f) for f in data["findings"])
+        and isinstance(data.get("facts"), dict)
+        and all(
+            isinstance(code, str) and isinstance(facts, list) and all(isinstance(f, dict) for f in facts)
+            for code, facts in data["facts"].items()
+        )
+    )
+
+
+MARKER = "# Created by gradlint automatically.\n"
+
+
+class NotACache(Exception):
+    """``gradlint clean`` was pointed at a directory that gradlint did not create."""
+
+
+def _is_cache(directory: str) -> bool:
+    """Made by gradlint: its marker .gitignore, or nothing but version folders."""
+    try:
+        with open(os.path.join(directory, ".gitignore"), encoding="utf-8") as stream:
+            if stream.read(len(MARKER)) == MARKER:
+                return True
+        return False
+    except OSError:
+        pass
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return False
+    return all(entry.is_dir(follow_symlinks=False) and entry.name[:1].isdigit() for entry in entries)
+
+
+def clear(directory: str) -> bool:
+    """Remove a cache directory; True if there was one.
+
+    Refuses (NotACache) a directory gradlint did not make, so that a mistaken ``cache-dir``
+    (``"."``, ``".."``, ``"src"``) can never make ``gradlint clean`` delete a project.
+    """
+    if not os.path.isdir(directory) or os.path.islink(directory):
+        return False
+    if not _is_cache(directory):
+        raise NotACache(f"{directory} is not a gradlint cache (no marker file); not removed")
     shutil.rmtree(directory)
     return True

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from gradlint import __version__
+from gradlint.cache import NotACache
 from gradlint.cache import clear as clear_cache
 from gradlint.config import (
     ConfigError,
@@ -34,7 +35,6 @@ from gradlint.registry import (
     rule_metas,
 )
 from gradlint.runner import RunOptions, RunResult, run_paths, run_source
-from gradlint.source import write_atomically
 
 # Modules that import libcst (the rules, fixes, rule docs) are imported where they are used,
 # so that a check answered from the cache starts in a fraction of the time.
@@ -188,7 +188,7 @@ def _merge(runs: list[RunResult]) -> RunResult:
         return runs[0]
     results = sorted((r for run in runs for r in run.results), key=lambda r: r.path)
     findings = sorted((f for run in runs for f in run.findings), key=lambda f: f.sort_key)
-    return RunResult(results, findings)
+    return RunResult(results, findings, [error for run in runs for error in run.errors])
 
 
 def _show_settings(settings: Settings, files: Sequence[str]) -> str:
@@ -266,9 +266,9 @@ def _check(
         if force_exclude and stdin_filename and is_excluded(stdin_filename, first):
             # ruff: an excluded file given by name is passed through unchanged.
             if fix:
-                sys.stdout.buffer.write(sys.stdin.buffer.read())
+                sys.stdout.buffer.write(_read_stdin(first.max_file_size))
             return EXIT_CLEAN
-        data = sys.stdin.buffer.read()
+        data = _read_stdin(first.max_file_size)
         run = run_source(data, stdin_filename or "-", first, options)
         groups = [(first, run)]
         try:
@@ -311,8 +311,10 @@ def _check(
         click.echo(f"gradlint: error: {error}", err=True)
 
     changed = [result for result in run.results if result.fixed is not None]
+    write_errors: list[str] = []
     fixed_count = sum(result.fixed_count for result in changed)
     project = None
+    unfiltered = list(run.findings)
     if (fix or diff) and not from_stdin:
         from gradlint.project_fixes import ProjectFixPlan, plan_project_fixes
 
@@ -325,6 +327,7 @@ def _check(
             project.originals.update(plan.originals)
             project.encodings.update(plan.encodings)
             project.created.extend(plan.created)
+            project.homes.extend(plan.homes)
             project.fixed |= plan.fixed
             project.errors.extend(plan.errors)
         fixed_count += len(project.fixed)
@@ -353,14 +356,14 @@ def _check(
             sys.stdout.buffer.write(output)
             sys.stdout.buffer.flush()
         else:
-            for result in changed:
-                if project is None or result.path not in project.texts:
-                    write_atomically(result.path, (result.fixed or "").encode(result.encoding))
-            if project is not None and project.texts:
-                from gradlint.project_fixes import write_plan
+            from gradlint.writing import write_fixes
 
-                write_plan(project)
+            written = write_fixes(run, project, resolver.for_file, options, unfiltered)
+            write_errors = written.errors
+            fixed_count -= written.unwritten
 
+    for error in write_errors:
+        click.echo(f"gradlint: error: {error}", err=True)
     context = ReportContext(root=first.root, unsafe_fixes=unsafe_fixes, show_fixes=show_fixes, sources=sources)
     human = output_format in ("full", "concise")
     parts: list[str] = []
@@ -383,13 +386,27 @@ def _check(
             click.echo(report, nl=False, err=True)
         else:
             click.echo(report, nl=False)
-    if run.internal_errors:
+    if run.internal_errors or write_errors:
         return EXIT_ERROR
     if exit_non_zero_on_fix and (fixed_count or changed):
         return EXIT_FINDINGS
     if exit_zero or not run.findings:
         return EXIT_CLEAN
     return EXIT_FINDINGS
+
+
+def _read_stdin(limit: int) -> bytes:
+    """All of standard input (at most ``limit`` bytes), or a usage error that says why not."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise UsageFailure("`-`: standard input is closed")
+    try:
+        data = stream.read(limit + 1)
+    except (OSError, ValueError) as error:
+        raise UsageFailure(f"`-`: cannot read standard input: {error}") from None
+    if len(data) > limit:
+        raise UsageFailure(f"`-`: standard input is larger than max-file-size ({limit} bytes)")
+    return data
 
 
 def _fixes_summary(before: dict[int, RunResult], groups: list[tuple[Settings, RunResult]]) -> str:
@@ -473,7 +490,12 @@ def clean(config: str | None) -> None:
         click.echo(f"gradlint: error: {error}", err=True)
         sys.exit(EXIT_ERROR)
     directory = os.path.join(settings.root, settings.cache_dir)
-    if clear_cache(directory):
+    try:
+        removed = clear_cache(directory)
+    except NotACache as error:
+        click.echo(f"gradlint: error: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+    if removed:
         click.echo(f"Removed {directory}")
 
 

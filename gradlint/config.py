@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import keyword
 import os
 import re
 import tomllib
@@ -15,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import pathspec
 
 from gradlint import __version__
 from gradlint.findings import PARSE_ERROR_CODE
@@ -136,14 +139,14 @@ def config_in(directory: Path) -> Path | None:
             continue
         if name != "pyproject.toml":
             return candidate
-        if "gradlint" in _read_toml(candidate).get("tool", {}):
+        if "gradlint" in _tool_table(_read_toml(candidate), candidate):
             return candidate
     return None
 
 
 def find_config(paths: Sequence[str]) -> Path | None:
     """The nearest config file above the common directory of ``paths``."""
-    starts = [Path(p).resolve() for p in paths if p != "-"] or [Path.cwd()]
+    starts = [_resolved(p) for p in paths if p != "-"] or [Path.cwd()]
     start = Path(os.path.commonpath([str(p) for p in starts]))
     if start.is_file() or not start.exists():
         start = start.parent
@@ -156,6 +159,42 @@ def find_config_from(directory: Path) -> Path | None:
     if found is not None or directory.parent == directory:
         return found
     return find_config_from(directory.parent)
+
+
+def _tool_table(data: Mapping[str, Any], config_file: Path) -> Mapping[str, Any]:
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{config_file}: `tool` must be a table ([tool.gradlint])")
+    return tool
+
+
+def _patterns(key: str, patterns: Iterable[str]) -> None:
+    """Reject a glob pattern that cannot be compiled, naming the key and the pattern."""
+    for pattern in patterns:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([pattern])
+        except Exception as error:  # noqa: BLE001 - pathspec raises its own errors and re.error
+            raise ConfigError(f"`{key}`: invalid pattern `{pattern}`: {error}") from None
+
+
+def _module_name(key: str, value: str, placeholders: Iterable[str] = ()) -> None:
+    """Reject a value that is not a dotted module name (``a.b``; ``{package}`` allowed)."""
+    name = value
+    for placeholder in placeholders:
+        name = name.replace(placeholder, "package")
+    if not name or not all(part.isidentifier() and not keyword.iskeyword(part) for part in name.split(".")):
+        raise ConfigError(f"`{key}`: {value!r} is not a dotted module name")
+
+
+# Rule options whose value is a module the fixes import from: (option, placeholders allowed).
+_MODULE_OPTIONS = {"runtime-module": (), "constants-module": ("{package}",)}
+
+
+def _resolved(path: str) -> Path:
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):  # a symlink loop: the file itself is reported later
+        return Path(os.path.abspath(path))
 
 
 def _string_list(table: Mapping[str, Any], key: str) -> tuple[str, ...]:
@@ -219,7 +258,7 @@ def _config_table(config_file: Path, *, explicit: bool, seen: tuple[Path, ...]) 
     """The gradlint table of ``config_file``, merged over the files it ``extend``s."""
     data = _read_toml(config_file)
     if config_file.name == "pyproject.toml":
-        tool = data.get("tool", {})
+        tool = _tool_table(data, config_file)
         if "gradlint" not in tool and (explicit or seen):
             raise ConfigError(f"{config_file}: no [tool.gradlint] table")
         table = tool.get("gradlint", {})
@@ -424,11 +463,14 @@ def settings_from_table(table: Mapping[str, Any], *, root: str, config_file: str
                 raise ConfigError(f"`per-file-ignores`.`{pattern}` must be a list of codes")
             expand_codes(codes, f"per-file-ignores.{pattern}")
             pairs.append((pattern, tuple(codes)))
+        _patterns("per-file-ignores", [pattern for pattern, _ in pairs])
         changes["per_file_ignores"] = tuple(pairs)
     if "exclude" in table:
         changes["exclude"] = _string_list(table, "exclude")
+        _patterns("exclude", changes["exclude"])
     if "extend-exclude" in table:
         changes["extend_exclude"] = _string_list(table, "extend-exclude")
+        _patterns("extend-exclude", changes["extend_exclude"])
     if "respect-gitignore" in table:
         if not isinstance(table["respect-gitignore"], bool):
             raise ConfigError("`respect-gitignore` must be true or false")
@@ -439,9 +481,16 @@ def settings_from_table(table: Mapping[str, Any], *, root: str, config_file: str
             raise ConfigError("`max-file-size` must be a positive number of bytes")
         changes["max_file_size"] = size
     if "cache-dir" in table:
-        if not isinstance(table["cache-dir"], str):
+        cache_dir = table["cache-dir"]
+        if not isinstance(cache_dir, str):
             raise ConfigError("`cache-dir` must be a string")
-        changes["cache_dir"] = table["cache-dir"]
+        if not cache_dir.strip():
+            raise ConfigError("`cache-dir` must not be empty")
+        location = os.path.abspath(os.path.join(root, cache_dir))
+        if os.path.commonpath([location, os.path.abspath(root)]) == location:
+            # `gradlint clean` removes the cache directory: never the project or above it.
+            raise ConfigError(f"`cache-dir`: `{cache_dir}` is the project folder or above it")
+        changes["cache_dir"] = cache_dir
     options = {}
     for key, option in rule_options.items():
         if key in table:
@@ -449,6 +498,8 @@ def settings_from_table(table: Mapping[str, Any], *, root: str, config_file: str
                 options[key] = option.validate(table[key])
             except ValueError as error:
                 raise ConfigError(f"`{key}`: {error}") from None
+            if key in _MODULE_OPTIONS:
+                _module_name(key, options[key], _MODULE_OPTIONS[key])
     changes["options"] = options
     return replace(settings, **changes)
 

@@ -4,6 +4,13 @@ A plan names one constant per duplicate group, adds it to the constants module (
 missing) unless it comes from the runtime, replaces every place with the name and adds the
 import. It is all-or-nothing: every new text must parse with libcst and compile, otherwise
 nothing is written.
+
+Writing is staged as a whole: every new or changed file (and a backup of every changed one)
+is written to a temporary file next to it first, then the temporaries are renamed into place,
+constants modules first, so that no importer is ever renamed in before the module it imports.
+If a rename fails, the files already renamed are restored from their backups (new files are
+removed) and nothing of the plan is left behind. A kill between two renames cannot be undone
+this way; it leaves a prefix of the renames done, constants modules first.
 """
 
 from __future__ import annotations
@@ -26,7 +33,15 @@ from gradlint.rules._constant_groups import (
     duplicate_groups,
 )
 from gradlint.rules.gl004_duplicated_constant import DuplicatedConstant
-from gradlint.source import UndecodableSource, decode
+from gradlint.source import (
+    UndecodableSource,
+    UnreadableSource,
+    decode,
+    discard,
+    new_file_mode,
+    read_source_bytes,
+    stage,
+)
 
 CONSTANTS_DOCSTRING = (
     '"""The single home of this project\'s tuning constants (penalties, thresholds,\n'
@@ -44,6 +59,8 @@ class ProjectFixPlan:
     originals: dict[str, str] = field(default_factory=dict)
     encodings: dict[str, str] = field(default_factory=dict)
     created: list[str] = field(default_factory=list)
+    # The constants modules the plan adds to (created or existing): renamed in first.
+    homes: list[str] = field(default_factory=list)
     fixed: set[tuple[str, int, int]] = field(default_factory=set)
     errors: list[str] = field(default_factory=list)
 
@@ -98,6 +115,8 @@ def plan_project_fixes(run: object, settings: Settings, unsafe: bool) -> Project
                 continue
             existing = _read(home, plan)
             if existing is None:
+                if os.path.lexists(home):
+                    raise _PlanError(f"{home}: cannot read the constants module")
                 if not os.path.isdir(os.path.dirname(home)):
                     raise _PlanError(f"{home}: the constants module's folder does not exist")
                 plan.created.append(home)
@@ -108,29 +127,83 @@ def plan_project_fixes(run: object, settings: Settings, unsafe: bool) -> Project
                 text = existing if existing.endswith("\n") or not existing else existing + "\n"
             text += "\n" + "".join(f"{name} = {value}  # {role}\n" for name, (value, role) in constants.items())
             plan.texts[home] = text
+            plan.homes.append(home)
             plan.encodings.setdefault(home, "utf-8")
         for path, text in plan.texts.items():
             cst.parse_module(text)
             compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
     except (_PlanError, cst.ParserSyntaxError, SyntaxError, ValueError) as error:
         plan.errors.append(f"GL004 project fix dropped (nothing written): {error}")
-        plan.texts.clear()
-        plan.created.clear()
-        plan.fixed.clear()
+        _drop(plan)
+    except Exception as error:  # noqa: BLE001 - e.g. RecursionError: the per-file fixes still apply
+        plan.errors.append(
+            f"GL004 project fix dropped (nothing written): {type(error).__name__}: {error}"
+        )
+        _drop(plan)
     return plan
 
 
-def write_plan(plan: ProjectFixPlan) -> None:
-    """Write a plan's files (new files are created, existing ones replaced atomically)."""
-    from gradlint.source import write_atomically
+def _drop(plan: ProjectFixPlan) -> None:
+    plan.texts.clear()
+    plan.created.clear()
+    plan.homes.clear()
+    plan.fixed.clear()
 
-    for path, text in plan.texts.items():
-        data = text.encode(plan.encodings.get(path, "utf-8"))
-        if path in plan.created:
-            with open(path, "xb") as stream:
-                stream.write(data)
-        else:
-            write_atomically(path, data)
+
+class PlanWriteError(Exception):
+    """The plan could not be written; what was renamed into place has been rolled back."""
+
+
+def write_plan(plan: ProjectFixPlan) -> None:
+    """Write a plan's files as a whole (see the module docstring), or raise PlanWriteError."""
+    order = [p for p in plan.homes if p in plan.texts]
+    order += sorted(p for p in plan.texts if p not in order)
+    staged: list[tuple[str, str, str | None]] = []  # (target, temporary, backup or None if new)
+    try:
+        try:
+            for path in order:
+                data = plan.texts[path].encode(plan.encodings.get(path, "utf-8"))
+                target = os.path.realpath(path)
+                if path in plan.created:
+                    if os.path.lexists(target):
+                        raise PlanWriteError(f"{path}: appeared while fixing; not overwritten")
+                    staged.append((target, stage(target, data, new_file_mode()), None))
+                    continue
+                mode = os.stat(target).st_mode & 0o7777
+                backup = stage(target, read_source_bytes(target), mode)
+                staged.append((target, stage(target, data, mode), backup))
+        except (OSError, UnreadableSource) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+            raise PlanWriteError(f"{path}: cannot stage the fix: {reason}") from None
+        done: list[tuple[str, str, str | None]] = []
+        for item in staged:
+            target, temporary, _ = item
+            try:
+                os.replace(temporary, target)
+            except OSError as error:
+                problems = _roll_back(done)
+                note = "; rolled back" if not problems else "; rollback failed: " + "; ".join(problems)
+                raise PlanWriteError(f"{display_path(target)}: cannot write: {error.strerror or error}{note}") from None
+            done.append(item)
+    finally:
+        for _, temporary, backup in staged:
+            discard(temporary)
+            if backup is not None:
+                discard(backup)
+
+
+def _roll_back(done: list[tuple[str, str, str | None]]) -> list[str]:
+    """Undo renames, newest first: restore backups, remove new files; the problems met."""
+    problems = []
+    for target, _, backup in reversed(done):
+        try:
+            if backup is None:
+                os.unlink(target)
+            else:
+                os.replace(backup, target)
+        except OSError as error:
+            problems.append(f"{display_path(target)}: {error.strerror or error}")
+    return problems
 
 
 class _PlanError(Exception):
@@ -141,9 +214,8 @@ def _read(path: str, plan: ProjectFixPlan) -> str | None:
     if path in plan.texts:
         return plan.texts[path]
     try:
-        with open(path, "rb") as stream:
-            source = decode(stream.read())
-    except (OSError, UndecodableSource):
+        source = decode(read_source_bytes(path))
+    except (UnreadableSource, UndecodableSource):
         return None
     plan.encodings.setdefault(path, source.encoding)
     return source.text

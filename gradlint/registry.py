@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from typing import Any
 
 from gradlint import __version__
 from gradlint.findings import PARSE_ERROR_CODE
+from gradlint.cache import frame, unframe
 from gradlint.options import Option
 
 PARSE_ERROR_SUMMARY = "File could not be read, decoded or parsed"
@@ -122,6 +122,24 @@ def _from_json(data: list[dict[str, Any]]) -> tuple[RuleMeta, ...]:
     )
 
 
+def _plausible(metas: tuple[RuleMeta, ...]) -> bool:
+    """A snapshot that can be trusted: not empty (an empty one would silently disable every
+    rule), codes unique and shaped like ``GL123``, fields of the right types."""
+    codes = [meta.code for meta in metas]
+    return (
+        bool(metas)
+        and len(set(codes)) == len(codes)
+        and all(
+            isinstance(m.code, str) and len(m.code) == 5 and m.code.startswith("GL") and m.code[2:].isdigit()
+            and m.code != PARSE_ERROR_CODE
+            and isinstance(m.name, str) and isinstance(m.summary, str) and isinstance(m.fixable, bool)
+            and (m.reducer is None or isinstance(m.reducer, str) and ":" in m.reducer)
+            and all(isinstance(o.name, str) and isinstance(o.doc, str) for o in m.options)
+            for m in metas
+        )
+    )
+
+
 def _from_rules() -> tuple[RuleMeta, ...]:
     from gradlint.rule import NO_FIX
     from gradlint.rules import all_rules
@@ -149,18 +167,20 @@ def rule_metas() -> tuple[RuleMeta, ...]:
     path = _snapshot_path()
     if path is not None:
         try:
-            with open(path, encoding="utf-8") as stream:
-                _loaded = _from_json(json.load(stream))
+            with open(path, "rb") as stream:
+                snapshot = _from_json(unframe(stream.read()))  # type: ignore[arg-type]
+            if _plausible(snapshot):
+                _loaded = snapshot
                 return _loaded
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass  # unreadable or malformed: rebuilt from the rules and overwritten below
     _loaded = _from_rules()
     if path is not None:
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(_to_json(_loaded), stream)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(frame(_to_json(_loaded)))
             os.replace(temporary, path)
         except OSError:
             pass

@@ -6,21 +6,29 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from gradlint.cache import Cache
 from gradlint.config import Settings
-from gradlint.fileinfo import describe_file
-from gradlint.findings import FileResult, Finding, Location, parse_error
-from gradlint.fileinfo import FileInfo
-from gradlint.findings import PARSE_ERROR_CODE
+from gradlint.fileinfo import FileInfo, describe_file
+from gradlint.findings import PARSE_ERROR_CODE, FileResult, Finding, Location, parse_error
 from gradlint.registry import UNUSED_NOQA_CODE, reducer, rule_metas
 from gradlint.suppression import apply_line_edits, unused_noqa_findings
-from gradlint.source import Source, UndecodableSource, decode
+from gradlint.source import (
+    Source,
+    TooLarge,
+    UndecodableSource,
+    UnreadableSource,
+    decode,
+    read_source_bytes,
+)
 
 if TYPE_CHECKING:
     from gradlint.engine import Engine
+
+DEPTH_MESSAGE = "nested too deeply to analyse (Python's recursion limit); not checked"
 
 # Below this many files a pool costs more to start than it saves.
 MIN_FILES_PER_WORKER = 8
@@ -44,10 +52,12 @@ class RunOptions:
 class RunResult:
     results: list[FileResult]
     findings: list[Finding] = field(default_factory=list)
+    # Failures of the run as a whole (a project rule's reduce step), not of one file.
+    errors: list[str] = field(default_factory=list)
 
     @property
     def internal_errors(self) -> list[str]:
-        return [r.internal_error for r in self.results if r.internal_error]
+        return [r.internal_error for r in self.results if r.internal_error] + self.errors
 
     @property
     def warnings(self) -> list[str]:
@@ -85,18 +95,15 @@ class _Worker:
     def read(self, path: str) -> bytes | FileResult:
         """The file's bytes, or the result that explains why there are none."""
         try:
-            size = os.path.getsize(path)
-            if size > self.settings.max_file_size:
-                return FileResult(
-                    path,
-                    skipped=f"{size} bytes is larger than max-file-size "
-                    f"({self.settings.max_file_size} bytes)",
-                )
-            with open(path, "rb") as stream:
-                return stream.read()
-        except OSError as error:
-            reason = error.strerror or str(error)
-            return FileResult(path, [parse_error(path, f"cannot read file: {reason}", Location(1, 1))])
+            return read_source_bytes(path, self.settings.max_file_size)
+        except TooLarge as error:
+            return FileResult(
+                path,
+                skipped=f"{error.size} bytes is larger than max-file-size "
+                f"({self.settings.max_file_size} bytes)",
+            )
+        except UnreadableSource as error:
+            return FileResult(path, [parse_error(path, f"cannot read file: {error}", Location(1, 1))])
 
     def process_path(self, path: str) -> FileResult:
         data = self.read(path)
@@ -117,12 +124,21 @@ class _Worker:
         return result
 
     def process_bytes(self, path: str, data: bytes) -> FileResult:
-        from gradlint.engine import RuleCrash
-
+        """Check (or fix) one file; whatever goes wrong is that file's error, never the run's."""
         try:
             return self._process_bytes(path, data)
-        except RuleCrash as error:
-            return FileResult(path, internal_error=str(error))
+        except RecursionError:
+            return FileResult(path, internal_error=f"{path}: {DEPTH_MESSAGE}")
+        except MemoryError:
+            return FileResult(path, internal_error=f"{path}: ran out of memory while checking it")
+        except Exception as error:  # noqa: BLE001 - one file's failure must not end the run
+            from gradlint.engine import RuleCrash
+
+            if isinstance(error, RuleCrash):
+                return FileResult(path, internal_error=str(error))
+            return FileResult(
+                path, internal_error=f"{path}: internal error: {type(error).__name__}: {error}"
+            )
 
     def _process_bytes(self, path: str, data: bytes) -> FileResult:
         try:
@@ -143,7 +159,6 @@ class _Worker:
             result.fixed = fixed
             result.encoding = source.encoding
         return result
-
 
     def _fix(self, text: str, info: FileInfo) -> tuple[str, int, list[str]]:
         """The engine's fixes, then GL100's (drop ``# noqa`` codes that suppress nothing)."""
@@ -214,9 +229,61 @@ def _init_worker(settings: Settings, options: RunOptions) -> None:
     _WORKER = _Worker(settings, options)
 
 
-def _process_in_worker(path: str) -> FileResult:
+def _process_in_worker(paths: list[str]) -> list[FileResult]:
     assert _WORKER is not None
-    return _WORKER.process_path(path)
+    return [_WORKER.process_path(path) for path in paths]
+
+
+def _run_in_pool(
+    order: list[str], jobs: int, chunksize: int, settings: Settings, options: RunOptions
+) -> list[FileResult]:
+    """Results for ``order`` from a process pool.
+
+    A worker that dies (killed, out of memory) breaks the pool and every file it had not
+    finished: those are tried again in a fresh pool, and the ones lost a second time one at a
+    time, so that only the file that kills its worker is reported as not checked.
+    """
+    results: list[FileResult] = []
+    pending = [order[i:i + chunksize] for i in range(0, len(order), chunksize)]
+    lost: list[str] = []
+    for _attempt in range(2):
+        lost = []
+        with ProcessPoolExecutor(
+            max_workers=jobs, initializer=_init_worker, initargs=(settings, options)
+        ) as pool:
+            futures = [pool.submit(_process_in_worker, chunk) for chunk in pending]
+            for chunk, future in zip(pending, futures):
+                try:
+                    results.extend(future.result())
+                except Exception:  # noqa: BLE001 - a broken pool loses files, not the run
+                    lost.extend(chunk)
+        if not lost:
+            return results
+        pending = [[path] for path in lost]
+    results.extend(_one_at_a_time(lost, settings, options))
+    return results
+
+
+def _one_at_a_time(paths: list[str], settings: Settings, options: RunOptions) -> list[FileResult]:
+    """Each file alone in a worker process; a fresh worker after one dies."""
+    results: list[FileResult] = []
+    queue = list(paths)
+    while queue:
+        with ProcessPoolExecutor(
+            max_workers=1, initializer=_init_worker, initargs=(settings, options)
+        ) as pool:
+            while queue:
+                path = queue.pop(0)
+                try:
+                    results.extend(pool.submit(_process_in_worker, [path]).result())
+                except Exception as error:  # noqa: BLE001 - reported as this file's error
+                    reason = "a worker process died" if isinstance(error, BrokenProcessPool) else (
+                        f"{type(error).__name__}: {error}"
+                    )
+                    results.append(FileResult(path, internal_error=f"{path}: not checked: {reason}"))
+                    if isinstance(error, BrokenProcessPool):
+                        break
+    return results
 
 
 def default_jobs() -> int:
@@ -258,10 +325,7 @@ def run_paths(files: Sequence[str], settings: Settings, options: RunOptions) -> 
         # Largest files first, so no worker is left with a big file at the end.
         order = sorted(misses, key=_size, reverse=True)
         chunksize = max(1, min(8, len(order) // (jobs * 16)))
-        with ProcessPoolExecutor(
-            max_workers=jobs, initializer=_init_worker, initargs=(settings, options)
-        ) as pool:
-            results.extend(pool.map(_process_in_worker, order, chunksize=chunksize))
+        results.extend(_run_in_pool(order, jobs, chunksize, settings, options))
     return finish(results, settings)
 
 
@@ -271,17 +335,27 @@ def run_source(data: bytes, path: str, settings: Settings, options: RunOptions) 
     return finish([worker.process_bytes(path, data)], settings)
 
 
+def check_bytes(data: bytes, path: str, settings: Settings, options: RunOptions) -> FileResult:
+    """Check (never fix) one file's bytes: no cache, no reduce step."""
+    worker = _Worker(settings, replace(options, fix=False, diff=False, use_cache=False))
+    return worker.process_bytes(path, data)
+
+
 def finish(results: list[FileResult], settings: Settings) -> RunResult:
     """Sort results, run the reduce step of project rules, and collect every finding."""
     results.sort(key=lambda r: r.path)
     findings = [finding for result in results for finding in result.findings]
     enabled = settings.enabled_codes
+    errors = []
     for meta in rule_metas():
         if meta.code in enabled and meta.reducer is not None:
             facts = {r.path: r.facts[meta.code] for r in results if r.facts.get(meta.code)}
-            findings.extend(reducer(meta)(facts, settings))
+            try:
+                findings.extend(reducer(meta)(facts, settings))
+            except Exception as error:  # noqa: BLE001 - the per-file findings still stand
+                errors.append(f"{meta.code}: the project-wide step failed: {type(error).__name__}: {error}")
     findings.sort(key=lambda finding: finding.sort_key)
-    return RunResult(results, findings)
+    return RunResult(results, findings, errors)
 
 
 def _size(path: str) -> int:

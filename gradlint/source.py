@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import stat
 import tempfile
 import tokenize
 from dataclasses import dataclass
@@ -58,17 +60,106 @@ def decode(data: bytes) -> Source:
     return Source(text, encoding)
 
 
+class UnreadableSource(Exception):
+    """A path that is not a regular file, or cannot be opened or read (message says why)."""
+
+
+class TooLarge(Exception):
+    """A file larger than the configured limit (``size`` bytes, at least)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def read_source_bytes(path: str, max_size: int | None = None) -> bytes:
+    """The bytes of the regular file at ``path`` (symlinks followed), at most ``max_size``.
+
+    Anything else (a FIFO, a device, a socket, a symlink loop) is refused before it is
+    opened, so that ``/dev/zero`` or a FIFO named ``x.py`` cannot hang the run. The file is
+    opened without blocking and checked again, in case it was swapped in between.
+    """
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableSource(f"not a regular file ({_kind(info.st_mode)})")
+        if max_size is not None and info.st_size > max_size:
+            raise TooLarge(info.st_size)
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as error:
+        raise UnreadableSource(_reason(error)) from None
+    try:
+        with os.fdopen(descriptor, "rb") as stream:
+            opened = os.fstat(stream.fileno())
+            if not stat.S_ISREG(opened.st_mode):
+                raise UnreadableSource(f"not a regular file ({_kind(opened.st_mode)})")
+            data = stream.read() if max_size is None else stream.read(max_size + 1)
+    except OSError as error:
+        raise UnreadableSource(_reason(error)) from None
+    if max_size is not None and len(data) > max_size:
+        raise TooLarge(len(data))  # it grew after the size check
+    return data
+
+
+def _reason(error: OSError) -> str:
+    if error.errno == errno.ELOOP:
+        return "a symlink loop (too many levels of symbolic links)"
+    return error.strerror or str(error)
+
+
 def write_atomically(path: str, data: bytes) -> None:
-    """Replace ``path`` with ``data`` via a temporary file and rename, keeping its mode."""
-    directory = os.path.dirname(os.path.abspath(path))
-    mode = os.stat(path).st_mode & 0o7777
-    handle, temporary = tempfile.mkstemp(prefix=".gradlint-", suffix=".tmp", dir=directory)
+    """Replace ``path`` with ``data`` via a temporary file and rename, keeping its mode.
+
+    A symlink is written through: its target gets the new bytes and the link stays a link.
+    """
+    target = os.path.realpath(path)
+    mode = os.stat(target).st_mode & 0o7777
+    temporary = stage(target, data, mode)
+    try:
+        os.replace(temporary, target)
+    except BaseException:
+        discard(temporary)
+        raise
+
+
+def stage(target: str, data: bytes, mode: int) -> str:
+    """Write ``data`` to a new temporary file next to ``target`` (same file system); its path."""
+    handle, temporary = tempfile.mkstemp(
+        prefix=".gradlint-", suffix=".tmp", dir=os.path.dirname(target) or "."
+    )
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
         os.chmod(temporary, mode)
-        os.replace(temporary, path)
     except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+        discard(temporary)
         raise
+    return temporary
+
+
+def discard(temporary: str) -> None:
+    """Remove a temporary file if it is still there."""
+    try:
+        os.unlink(temporary)
+    except OSError:
+        pass
+
+
+def new_file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give a new file (0o666 less the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

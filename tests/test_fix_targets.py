@@ -72,10 +72,10 @@ def test_every_emitted_name_exists(name: str) -> None:
 
 
 def test_documented_signatures() -> None:
+    # issue 12: total_norm takes torch.nn.utils.get_total_norm's parameters, positions included
     total = inspect.signature(runtime.total_norm).parameters
-    assert list(total)[:2] == ["tensors_or_parameters", "norm_type"]
-    for keyword in ("error_if_nonfinite", "foreach", "process_group"):
-        assert total[keyword].kind is inspect.Parameter.KEYWORD_ONLY
+    assert list(total)[:4] == ["tensors", "norm_type", "error_if_nonfinite", "foreach"]
+    assert total["process_group"].kind is inspect.Parameter.KEYWORD_ONLY
     assert list(inspect.signature(runtime.norm).parameters)[:2] == ["tensor", "ord"]
     assert list(inspect.signature(runtime.foreach_norm).parameters)[:2] == ["tensors", "ord"]
     assert list(inspect.signature(runtime.infer_device).parameters)[:2] == ["parameters_or_tensors", "default"]

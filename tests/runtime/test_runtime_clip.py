@@ -6,7 +6,8 @@ import math
 
 import pytest
 import torch
-from gradlint_runtime import clip_grad_norm, total_norm
+from gradlint_runtime import clip_grad_norm_pre_post as clip_grad_norm
+from gradlint_runtime import total_norm
 
 
 def _params(*grads: torch.Tensor) -> list:

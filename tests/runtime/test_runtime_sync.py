@@ -8,8 +8,8 @@ The documented budget:
   clip_grad_norm, collect_async and collect_dual_async;
 - eager CPU: total_norm / collect_async read one small flag vector (1 read; on CPU a read
   waits for no device);
-- materialize: exactly 1 read (2 only when a gradient is non-finite and NaN/Inf element
-  counting is on).
+- materialize: exactly 1 read, NaN/Inf element counts included (they are computed in
+  collect_async).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import torch
 from gradlint_runtime import (
     DualGradientCollector,
     GradientCollector,
-    clip_grad_norm,
+    clip_grad_norm_pre_post,
     collect_async,
     collect_dual_async,
     foreach_norm,
@@ -63,7 +63,7 @@ def test_device_path_clip_and_collectors_read_nothing(count_host_reads, device_p
     params = _params()
     seed = _params()
     with device_path(), count_host_reads() as reads:
-        clip_grad_norm(params, 1.0)
+        clip_grad_norm_pre_post(params, 1.0)
         collect_async(params)
         GradientCollector(count_zeros=True).collect_async(params)
         collect_dual_async(params, seed)
@@ -105,21 +105,34 @@ def test_dual_materialize_reads_exactly_once(count_host_reads) -> None:
     assert reads.count == 1, reads.events
 
 
-def test_materialize_counts_nonfinite_with_one_more_read_only_when_nonfinite(count_host_reads) -> None:
+@pytest.mark.parametrize("branch_free", [False, True])
+def test_nonfinite_element_counts_cost_no_extra_read(branch_free, count_host_reads, device_path) -> None:
     params = _params()
     params[2].grad[5] = math.nan
     params[2].grad[6] = math.inf
+    params[0].grad[1, 2] = -math.inf
     collector = GradientCollector()
-    stats = collector.collect_async(params)
+    with device_path() if branch_free else _nothing(), count_host_reads() as reads:
+        stats = collector.collect_async(params)
+    assert reads.count == (0 if branch_free else 1), reads.events
     with count_host_reads() as reads:
         metrics = collector.materialize(stats)
-    assert reads.count == 2, reads.events
-    assert (metrics.nan_count, metrics.inf_count) == (1, 1)
+    assert reads.count == 1, reads.events
+    assert (metrics.nan_count, metrics.inf_count) == (1, 2)
+    assert (metrics.nan_tensor_count, metrics.inf_tensor_count) == (1, 1)
     quiet = GradientCollector(count_nonfinite=False)
     stats = quiet.collect_async(params)
     with count_host_reads() as reads:
         metrics = quiet.materialize(stats)
     assert reads.count == 1 and metrics.nan_count is None and metrics.has_nonfinite
+
+
+class _nothing:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 def test_counter_sees_the_usual_sync_patterns(count_host_reads) -> None:
@@ -140,7 +153,7 @@ def test_meta_tensors_never_read() -> None:
     grads = [p.grad for p in params]
     for p in ORDERS:
         assert total_norm(grads, p).device.type == "meta"
-    pre, post = clip_grad_norm(params, 1.0)
+    pre, post = clip_grad_norm_pre_post(params, 1.0)
     assert pre.device.type == post.device.type == "meta"
     stats = GradientCollector(count_zeros=True).collect_async(params)
     assert stats.total_norm.device.type == "meta"

@@ -5,12 +5,20 @@ The names here are the targets of gradlint's autofixes; their signatures are a c
 
 from __future__ import annotations
 
-from .clip import clip_grad_norm
-from .collectors import GradientCollector, GradientHealthMetrics, GradientStats, collect_async
+from .clip import ClipNorms, clip_grad_norm, clip_grad_norm_, clip_grad_norm_pre_post, clip_grads_with_norm_
+from .collectors import (
+    GradientCollector,
+    GradientHealthMetrics,
+    GradientStats,
+    collect_and_clip,
+    collect_async,
+    named_norms,
+)
 from .constants import (
     CLIP_EPSILON,
     EXPLODING_HEALTH_PENALTY,
     EXPLODING_THRESHOLD,
+    RATIO_EPSILON,
     VANISHING_HEALTH_PENALTY,
     VANISHING_THRESHOLD,
 )
@@ -30,8 +38,10 @@ __all__ = [
     "CLIP_EPSILON",
     "EXPLODING_HEALTH_PENALTY",
     "EXPLODING_THRESHOLD",
+    "RATIO_EPSILON",
     "VANISHING_HEALTH_PENALTY",
     "VANISHING_THRESHOLD",
+    "ClipNorms",
     "DualGradientCollector",
     "DualGradientHealthMetrics",
     "DualGradientStats",
@@ -39,11 +49,16 @@ __all__ = [
     "GradientHealthMetrics",
     "GradientStats",
     "clip_grad_norm",
+    "clip_grad_norm_",
+    "clip_grad_norm_pre_post",
+    "clip_grads_with_norm_",
+    "collect_and_clip",
     "collect_async",
     "collect_dual_async",
     "foreach_norm",
     "infer_device",
     "materialize_dual",
+    "named_norms",
     "norm",
     "total_norm",
 ]

@@ -1,22 +1,29 @@
-"""The eager-CPU 2-norm: one float32 pass in short rows, exact recompute of the rare suspects.
+"""The eager-CPU 2-norm: one pass in short rows, exact recompute of the rare suspects.
 
 torch's CPU norm kernel accumulates naively (relative error ~1e-2 at 1e8 elements), so
 tensors are viewed as rows of ``ROW`` elements and normed along the rows: each accumulator
 sums a few terms, nearly as fast as the plain kernel and accurate to float32 rounding.
+
+float16/bfloat16 rows run torch's native half-precision row kernel, which accumulates every
+row in float32 inside the kernel and rounds each row's norm to the input dtype: no float32
+copy of the tensor (``dtype=float32`` on CPU converts the whole tensor first: 25x slower and
+a 2x-sized temporary). The row norms are then combined in float64, so the rounding of each
+row (at most half an ulp of the input dtype) is independent from row to row.
+
 Small tensors (fewer than ``CHUNKED_MIN_NUMEL`` terms, so just as accurate) of the same shape
-and dtype are stacked and normed as rows too: one kernel instead of one per tensor, which is
-most of the fixed cost on small models (the values are bitwise those of the per-tensor norms).
-Row tails and small tensors of a shape of their own go through one foreach call per
-accumulation dtype.
+and dtype are stacked and normed as rows too: one kernel instead of one per tensor (a
+half-precision stack is converted to float32 first: it is small). Row tails and small tensors
+of a shape of their own go through one foreach call per dtype.
 
 A fast norm can be wrong only by overflowing (inf) or by losing terms to underflow (tiny);
-those tensors are recomputed with power-of-two scaling. Finding them takes one read of a
-small flag vector, which on CPU waits for no device. Everything that depends only on the
-tensors' shapes (row plan, owner index, underflow floors) is cached per layout.
+those tensors are recomputed with scaling. Finding them takes one read of a small flag vector,
+which on CPU waits for no device. Everything that depends only on the tensors' shapes (row
+plan, owner index, underflow floors) is cached per layout; the cache is safe under threads.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import attrgetter
@@ -41,12 +48,14 @@ in float32)."""
 UNDERFLOW_MARGIN = 64.0
 """A fast sum of squares below ``numel * tiny * margin`` may have lost terms to underflow."""
 
+HALF = (torch.float16, torch.bfloat16)
+
 _PLAN_CACHE_SIZE = 64
 
 
 @dataclass(frozen=True)
 class _Rest:
-    """Tensors (or row tails) normed whole, in one foreach call: one accumulation dtype."""
+    """Tensors (or row tails) normed whole, in one foreach call: one input dtype."""
 
     dtype: torch.dtype  # the accumulation dtype
     indices: tuple[int, ...]  # the tensors
@@ -57,9 +66,10 @@ class _Rest:
 class _Plan:
     """How to cut a list of tensors of one layout into parts, and which results to doubt."""
 
-    rows: tuple[tuple[int, int, torch.dtype], ...]  # (tensor index, number of rows, accumulation dtype)
-    stacks: tuple[tuple[tuple[int, ...], torch.dtype], ...]  # (same-shape small tensors, accumulation dtype)
+    rows: tuple[tuple[int, int], ...]  # (tensor index, number of rows)
+    stacks: tuple[tuple[tuple[int, ...], bool], ...]  # (same-shape small tensors, half precision)
     rest: tuple[_Rest, ...]
+    exact: tuple[int, ...]  # float64 tensors: always the scaled norm (float64 rounding)
     owners: Tensor  # for every part, the index of its tensor
     floors: Tensor  # per tensor: a norm below this may have underflowed
     ceilings: Tensor  # per tensor: float64's max (a norm above it is inf)
@@ -68,6 +78,7 @@ class _Plan:
 
 _Layout = tuple[tuple[torch.Size, ...], tuple[torch.dtype, ...], tuple[bool, ...]]
 _plans: dict[_Layout, _Plan] = {}
+_plans_lock = threading.Lock()
 
 
 def _layout(tensors: Sequence[Tensor]) -> _Layout:
@@ -81,41 +92,47 @@ _dtype_of = attrgetter("dtype")
 
 
 def _make_plan(tensors: Sequence[Tensor]) -> _Plan:
-    rows: list[tuple[int, int, torch.dtype]] = []
+    rows: list[tuple[int, int]] = []
     rest: dict[torch.dtype, list[tuple[int, int]]] = {}
     small: dict[tuple[torch.dtype, torch.Size], list[int]] = {}
+    exact: list[int] = []
+    floors: list[float] = []
     for i, t in enumerate(tensors):
         n = t.numel()
         acc = accumulation_dtype(t.dtype)
-        whole = rest.setdefault(acc, [])
-        if n < CHUNKED_MIN_NUMEL:
+        info = torch.finfo(acc)
+        floor = max((n * info.tiny * UNDERFLOW_MARGIN) ** 0.5, info.tiny / info.eps)
+        if t.dtype == torch.float64:
+            exact.append(i)
+        elif n < CHUNKED_MIN_NUMEL:
             small.setdefault((t.dtype, t.shape), []).append(i)
         elif t.is_contiguous():
-            rows.append((i, n // ROW, acc))
+            rows.append((i, n // ROW))
             if n % ROW:
-                whole.append((i, n - n % ROW))
-        else:  # large and strided: normed whole, never copied
-            whole.append((i, 0))
+                rest.setdefault(t.dtype, []).append((i, n - n % ROW))
+            if t.dtype == torch.float16:  # each row's norm is a float16: keep rows out of its subnormals
+                half = torch.finfo(torch.float16)
+                floor = max(floor, ((n // ROW) ** 0.5) * half.tiny * 2.0)
+        else:  # large and strided: the layout-aware exact norm (no copy of the tensor)
+            exact.append(i)
+        floors.append(floor)
     stacks = []
     for (dtype, shape), indices in small.items():
         if len(indices) == 1:  # a shape of its own: stacking would only add a copy
-            rest[accumulation_dtype(dtype)].append((indices[0], 0))
+            rest.setdefault(dtype, []).append((indices[0], 0))
             continue
         per_stack = max(STACK_MAX_NUMEL // shape.numel(), 1)
-        stacks += [(tuple(indices[k : k + per_stack]), accumulation_dtype(dtype)) for k in range(0, len(indices), per_stack)]
-    groups = tuple(_rest_group(acc, group) for acc, group in rest.items() if group)
+        stacks += [(tuple(indices[k : k + per_stack]), dtype in HALF) for k in range(0, len(indices), per_stack)]
+    groups = tuple(_rest_group(dtype, group) for dtype, group in rest.items() if group)
     # parts come out in this order: every row of the row tensors, the stacks, then the rest
-    owners = [i for i, count, _ in rows for _ in range(count)]
+    owners = [i for i, count in rows for _ in range(count)]
     owners += [i for indices, _ in stacks for i in indices] + [i for group in groups for i in group.indices]
-    floors = []
-    for t in tensors:
-        info = torch.finfo(accumulation_dtype(t.dtype))
-        floors.append(max((t.numel() * info.tiny * UNDERFLOW_MARGIN) ** 0.5, info.tiny / info.eps))
     n = len(tensors)
     return _Plan(
         rows=tuple(rows),
         stacks=tuple(stacks),
         rest=groups,
+        exact=tuple(exact),
         owners=torch.tensor(owners, dtype=torch.int64),
         floors=torch.tensor(floors, dtype=torch.float64),
         ceilings=torch.full((n,), torch.finfo(torch.float64).max, dtype=torch.float64),
@@ -123,19 +140,21 @@ def _make_plan(tensors: Sequence[Tensor]) -> _Plan:
     )
 
 
-def _rest_group(acc: torch.dtype, group: list[tuple[int, int]]) -> _Rest:
+def _rest_group(dtype: torch.dtype, group: list[tuple[int, int]]) -> _Rest:
     indices = tuple(i for i, _ in group)
     starts = tuple(first for _, first in group)
-    return _Rest(acc, indices, starts if any(starts) else None)
+    return _Rest(dtype, indices, starts if any(starts) else None)
 
 
 def _plan(tensors: Sequence[Tensor]) -> _Plan:
     key = _layout(tensors)
-    plan = _plans.get(key)
+    plan = _plans.get(key)  # a dict read is atomic; only inserting and evicting take the lock
     if plan is None:
-        if len(_plans) >= _PLAN_CACHE_SIZE:
-            _plans.pop(next(iter(_plans)))
-        plan = _plans[key] = _make_plan(tensors)
+        plan = _make_plan(tensors)
+        with _plans_lock:
+            while len(_plans) >= _PLAN_CACHE_SIZE:
+                _plans.pop(next(iter(_plans)))
+            _plans[key] = plan
     return plan
 
 
@@ -145,29 +164,44 @@ def _rest_tensors(tensors: Sequence[Tensor], group: _Rest) -> list[Tensor]:
     return [tensors[i].view(-1)[first:] if first else tensors[i] for i, first in zip(group.indices, group.starts)]
 
 
-def cpu_gated_l2_norms(tensors: Sequence[Tensor], foreach: bool | None) -> Tensor:
-    """Safe per-tensor 2-norms (1-D float64) of CPU tensors, with one read of a flag vector."""
+def cpu_gated_l2_norms(tensors: Sequence[Tensor], foreach: bool | None, suspects: list[int] | None = None) -> Tensor:
+    """Safe per-tensor 2-norms (1-D float64) of CPU tensors, with one read of a flag vector.
+
+    ``suspects``, when given, receives the indices of the recomputed tensors (every tensor
+    with a NaN or inf is among them).
+    """
     plan = _plan(tensors)
     pieces: list[Tensor] = []
-    for i, rows, acc in plan.rows:
+    for i, rows in plan.rows:
         # the first rows * ROW elements of a contiguous tensor as a (rows, ROW) view: one op,
         # with or without a tail (the storage offset is kept)
         block = tensors[i].as_strided((rows, ROW), (ROW, 1))
-        pieces.append(torch.linalg.vector_norm(block, 2, dim=1, dtype=acc))
-    for indices, acc in plan.stacks:
+        pieces.append(torch.linalg.vector_norm(block, 2, dim=1))
+    for indices, half in plan.stacks:
         block = torch.stack([tensors[i] for i in indices]).view(len(indices), -1)  # one row per tensor
-        pieces.append(torch.linalg.vector_norm(block, 2, dim=1, dtype=acc))
+        pieces.append(torch.linalg.vector_norm(block.float() if half else block, 2, dim=1))
     for group in plan.rest:
-        pieces.append(torch.stack(foreach_norms(_rest_tensors(tensors, group), 2, group.dtype, foreach)))
-    parts = torch.cat(pieces).to(torch.float64)
-    # float64 squares of float32-range parts cannot overflow; float64 parts that do give inf
-    # (or underflow to tiny), and the flag below sends those to the scaled recompute.
-    norms = plan.zeros.index_add(0, plan.owners, parts * parts).sqrt_()
+        parts = _rest_tensors(tensors, group)
+        if group.dtype in HALF:  # short pieces: a float32 copy is small and keeps float32 rounding
+            parts = [t.float() for t in parts]
+        pieces.append(torch.stack(foreach_norms(parts, 2, None, foreach)))
+    if pieces:
+        parts = torch.cat(pieces).to(torch.float64)
+        # float64 squares of float32-range parts cannot overflow
+        norms = plan.zeros.index_add(0, plan.owners, parts * parts).sqrt_()
+    else:
+        norms = plan.zeros.clone()
+    for i in plan.exact:
+        norms[i] = scaled_norm(tensors[i], 2.0)
     # suspect: below the underflow floor, inf (overflow or a real inf), or NaN (recomputed
     # too, harmlessly: it stays NaN); one clamp instead of three comparisons
     flags = (torch.clamp(norms, plan.floors, plan.ceilings) != norms).tolist()  # the one read (CPU only)
     if any(flags):
+        exact = set(plan.exact)
         for i, flagged in enumerate(flags):
             if flagged:
-                norms[i] = scaled_norm(tensors[i], 2.0)
+                if i not in exact:
+                    norms[i] = scaled_norm(tensors[i], 2.0)
+                if suspects is not None:
+                    suspects.append(i)
     return norms

@@ -10,6 +10,8 @@ guaranteed to propagate NaN. Two small collectives, no host read.
 from __future__ import annotations
 
 import math
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -77,3 +79,85 @@ def communication_device(group: Any) -> torch.device:
     if dist.get_backend(group) == "nccl":
         return torch.device("cuda", torch.cuda.current_device())
     return torch.device("cpu")
+
+
+def _reduce(values: Tensor, op: Any, groups: list[Any]) -> Tensor:
+    for group in groups:
+        _all_reduce(values, op, group)
+    return values
+
+
+def reduce_per_tensor(norms: Tensor, p: float, groups: list[Any]) -> Tensor:
+    """Per-tensor norms of sharded tensors from each rank's norms of its shards (1-D float64).
+
+    Every rank holds a shard of *each* tensor (DTensor ``Shard`` placements): the same
+    scaling as ``global_norm`` (a shared MAX, then a SUM of p-th powers relative to it),
+    element-wise, over each process group in ``groups`` (one per sharded mesh dimension).
+    """
+    import torch.distributed as dist
+
+    if not groups or norms.numel() == 0:
+        return norms
+    nan = torch.isnan(norms)
+    if p == 0:
+        clean = torch.where(nan, torch.zeros_like(norms), norms)
+        packed = _reduce(torch.stack([clean, nan.to(torch.float64)]), dist.ReduceOp.SUM, groups)
+        total = packed[0]
+    elif p == math.inf or p == -math.inf:
+        sign = 1.0 if p == math.inf else -1.0
+        fill = 0.0 if p == math.inf else -math.inf
+        local = torch.where(nan, torch.full_like(norms, fill), norms * sign)
+        packed = _reduce(torch.stack([local, nan.to(torch.float64)]), dist.ReduceOp.MAX, groups)
+        total = packed[0] * sign
+    else:
+        finite = torch.where(torch.isfinite(norms), norms, torch.zeros_like(norms))
+        packed = _reduce(
+            torch.stack([finite, torch.isinf(norms).to(torch.float64), nan.to(torch.float64)]), dist.ReduceOp.MAX, groups
+        )
+        top = packed[0]
+        scale = torch.where(top > 0, top, torch.ones_like(top))
+        powsum = _reduce((finite / scale) ** p, dist.ReduceOp.SUM, groups)
+        total = torch.where(packed[1] > 0, torch.full_like(top, math.inf), top * powsum ** (1.0 / p))
+        packed = packed[1:]
+    return torch.where(packed[1] > 0, torch.full_like(total, math.nan), total)
+
+
+def dtensor_class() -> type | None:
+    """``DTensor`` when torch.distributed.tensor has been imported (a DTensor exists only then)."""
+    module = sys.modules.get("torch.distributed.tensor")
+    return getattr(module, "DTensor", None) if module is not None else None
+
+
+def dtensor_norms(
+    grads: list[Tensor], p: float, per_tensor: Callable[[list[Tensor]], Tensor], dtensor: type
+) -> Tensor:
+    """Per-tensor norms when some gradients are DTensors: each local shard is normed like any
+    tensor (by ``per_tensor``), then reduced over the mesh dimensions it is sharded on.
+    Replicated dimensions need no reduction (every rank holds the whole tensor); a
+    ``Partial`` gradient is first reduced to ``Replicate`` (one collective, rare for gradients).
+    """
+    from torch.distributed.tensor import Replicate
+
+    locals_: list[Tensor] = []
+    groups: dict[tuple[Any, tuple[int, ...]], list[int]] = {}
+    for i, g in enumerate(grads):
+        if not isinstance(g, dtensor):
+            locals_.append(g)
+            continue
+        placements = tuple(g.placements)
+        if any(pl.is_partial() for pl in placements):
+            placements = tuple(Replicate() if pl.is_partial() else pl for pl in placements)
+            g = g.redistribute(g.device_mesh, placements)
+        local = g.to_local()
+        if local.numel() == 0:  # an empty shard: the neutral element of the reduction
+            local = torch.full((1,), math.inf if p == -math.inf else 0.0, dtype=local.dtype, device=local.device)
+        locals_.append(local)
+        sharded = tuple(d for d, pl in enumerate(placements) if pl.is_shard())
+        if sharded:
+            groups.setdefault((g.device_mesh, sharded), []).append(i)
+    norms = per_tensor(locals_)
+    for (mesh, dims), indices in groups.items():
+        index = torch.tensor(indices, device=norms.device)
+        reduced = reduce_per_tensor(norms[index], p, [mesh.get_group(d) for d in dims])
+        norms = norms.index_copy(0, index, reduced)
+    return norms

@@ -80,7 +80,23 @@ def _branch_free_norms(tensors: Sequence[Tensor], p: float, foreach: bool | None
     return torch.stack(parts)
 
 
-def per_tensor_norms(tensors: Sequence[Tensor], p: float, foreach: bool | None = None) -> Tensor:
+class Suspects:
+    """Which tensors may hold a NaN/inf, as far as the norm pass knows without a read.
+
+    ``indices`` is None when the path cannot tell (the branch-free path: any tensor may);
+    otherwise the indices of the tensors the CPU pass flagged (a superset of those with a
+    NaN/inf, read with the flag vector it reads anyway).
+    """
+
+    __slots__ = ("indices",)
+
+    def __init__(self) -> None:
+        self.indices: list[int] | None = None
+
+
+def per_tensor_norms(
+    tensors: Sequence[Tensor], p: float, foreach: bool | None = None, suspects: Suspects | None = None
+) -> Tensor:
     """Safe p-norm of every (non-empty) tensor as a 1-D float64 tensor on the first device.
 
     Args:
@@ -92,13 +108,13 @@ def per_tensor_norms(tensors: Sequence[Tensor], p: float, foreach: bool | None =
         float64 norms, one per tensor, NaN for tensors with a NaN, inf for tensors with an inf.
     """
     if all_cpu(tensors):  # the common case, without building device objects
-        return _same_device_norms(tensors, p, foreach, on_cpu=True)
+        return _same_device_norms(tensors, p, foreach, on_cpu=True, suspects=suspects)
     device = tensors[0].device
     by_device: dict[torch.device, list[int]] = {}
     for i, t in enumerate(tensors):
         by_device.setdefault(t.device, []).append(i)
     if len(by_device) == 1:
-        return _same_device_norms(tensors, p, foreach)
+        return _same_device_norms(tensors, p, foreach, suspects=suspects)
     out: list[Tensor] = [torch.empty(0)] * len(tensors)
     for indices in by_device.values():
         norms = _same_device_norms([tensors[i] for i in indices], p, foreach).to(device)
@@ -108,14 +124,22 @@ def per_tensor_norms(tensors: Sequence[Tensor], p: float, foreach: bool | None =
 
 
 def _same_device_norms(
-    tensors: Sequence[Tensor], p: float, foreach: bool | None, on_cpu: bool | None = None
+    tensors: Sequence[Tensor],
+    p: float,
+    foreach: bool | None,
+    on_cpu: bool | None = None,
+    suspects: Suspects | None = None,
 ) -> Tensor:
     if p == 0:
         return nonzero_counts(tensors)
     if math.isinf(p):
         return _extreme_norms(tensors, p, foreach)
     if p == 2.0 and uses_host_read(tensors, on_cpu):  # torch's other-p CPU kernels lose ~1e-5 in float32
-        return cpu_gated_l2_norms(tensors, foreach)
+        flagged: list[int] = []
+        norms = cpu_gated_l2_norms(tensors, foreach, flagged)
+        if suspects is not None:
+            suspects.indices = flagged
+        return norms
     return _branch_free_norms(tensors, p, foreach)
 
 

@@ -51,3 +51,11 @@ def gradients(source: TensorsOrParameters) -> list[Tensor]:
         if grad is not None and grad.numel() > 0:
             grads.append(grad)
     return grads
+
+
+def local_tensor(t: Tensor) -> Tensor:
+    """A DTensor's local shard (same storage, so in-place ops reach the DTensor); else ``t``."""
+    if type(t) is Tensor:
+        return t
+    to_local = getattr(t, "to_local", None)
+    return to_local() if to_local is not None and hasattr(t, "device_mesh") else t

@@ -3,6 +3,9 @@
 ``collect_async`` derives everything from the per-tensor safe norms of one norm pass (a
 safe norm is NaN exactly when its tensor holds a NaN and inf when it holds an inf), so the
 vanishing/exploding counts and the non-finite flags cost no extra pass over the gradients.
+NaN/Inf *element* counts are computed in ``collect_async`` too, so the stats hold no
+reference to the gradients: on CPU only for the tensors the norm pass flagged (free), on
+other devices for every tensor (one extra pass; ``count_nonfinite=False`` skips it).
 ``materialize`` stacks every result into one tensor and reads it with one ``tolist()``.
 """
 
@@ -10,21 +13,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 
 import torch
 from torch import Tensor
 
-from ._inputs import TensorsOrParameters, gradients
+from ._engine import Suspects
+from ._inputs import TensorsOrParameters, gradients, local_tensor
+from .clip import clip_coefficient, scale_gradients_
 from .constants import (
     EXPLODING_HEALTH_PENALTY,
     EXPLODING_THRESHOLD,
     VANISHING_HEALTH_PENALTY,
     VANISHING_THRESHOLD,
 )
-from .norms import check_order, total_norm_f64
+from .norms import check_order, result_dtype, total_norm_f64
 
-# GradientStats' scalar fields in the order ``pack`` puts them, before the per-tensor norms
+# GradientStats' tensor fields in the order ``pack`` puts them, before the per-tensor norms
 _PACKED = (
     "total_norm",
     "min_norm",
@@ -33,18 +38,24 @@ _PACKED = (
     "exploding_count",
     "nan_tensor_count",
     "inf_tensor_count",
+    "nan_count",
+    "inf_count",
     "zero_count",
     "health",
+    "post_clip_norm",
+    "clip_coefficient",
 )
 _SCALARS = len(_PACKED)
 
 
 @dataclass(frozen=True, slots=True)
 class GradientStats:
-    """Device tensors from ``collect_async``; nothing in here has been read to the host.
+    """Device tensors from ``collect_async``; nothing in here has been read to the host, and
+    nothing refers to the gradients (they may be freed or changed right after collecting).
 
-    All tensors are float64 and 0-dim except ``norms`` (one per gradient). ``grads`` keeps
-    references (not copies) so that NaN/Inf elements can be counted later, only if needed.
+    All tensors are float64 and 0-dim except ``norms`` (one per gradient). ``nan_count`` /
+    ``inf_count`` are None when counting is off; ``post_clip_norm`` / ``clip_coefficient``
+    are None unless the stats come from ``collect_and_clip_async``.
     """
 
     total_norm: Tensor
@@ -55,10 +66,14 @@ class GradientStats:
     exploding_count: Tensor
     nan_tensor_count: Tensor
     inf_tensor_count: Tensor
+    nan_count: Tensor | None
+    inf_count: Tensor | None
     zero_count: Tensor | None
     health: Tensor
     num_tensors: int
-    grads: tuple[Tensor, ...] = field(repr=False)
+    num_elements: int
+    post_clip_norm: Tensor | None = None
+    clip_coefficient: Tensor | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,15 +84,18 @@ class GradientHealthMetrics:
     EXPLODING_HEALTH_PENALTY * exploding/num_tensors, 0, 1)``, 0 when any gradient is
     non-finite, 1 when there are no gradients. ``nan_tensor_count``/``inf_tensor_count``
     count tensors whose norm is NaN/inf (for float64 gradients, inf also when the norm itself
-    exceeds float64's range). ``nan_count``/``inf_count`` are element counts,
-    computed only when ``has_nonfinite`` (else 0), or None when counting was switched off.
-    ``zero_count`` is None unless the collector was built with ``count_zeros=True``.
+    exceeds float64's range). ``nan_count``/``inf_count`` are element counts, or None when
+    counting was switched off. ``num_elements`` is the number of gradient elements (the
+    parameter count of the parameters that have a gradient). ``zero_count`` is None unless the
+    collector was built with ``count_zeros=True``. ``post_clip_norm``/``clip_coefficient``
+    are set by ``collect_and_clip`` (None otherwise).
     """
 
     total_norm: float
     min_norm: float
     max_norm: float
     num_tensors: int
+    num_elements: int
     vanishing_count: int
     exploding_count: int
     has_nonfinite: bool
@@ -88,6 +106,41 @@ class GradientHealthMetrics:
     zero_count: int | None
     health: float
     tensor_norms: tuple[float, ...]
+    post_clip_norm: float | None = None
+    clip_coefficient: float | None = None
+
+    @property
+    def has_vanishing(self) -> bool:
+        """Some tensor's norm is below the vanishing threshold."""
+        return self.vanishing_count > 0
+
+    @property
+    def has_exploding(self) -> bool:
+        """Some tensor's norm is above the exploding threshold."""
+        return self.exploding_count > 0
+
+    @property
+    def clipped(self) -> bool:
+        """``collect_and_clip`` scaled the gradients down (False when not clipping)."""
+        return self.clip_coefficient is not None and self.clip_coefficient < 1.0
+
+    def is_healthy(self) -> bool:
+        """No non-finite gradient, no vanishing and no exploding tensor."""
+        return not (self.has_nonfinite or self.has_vanishing or self.has_exploding)
+
+    def to_dict(self, prefix: str = "") -> dict[str, float | int | bool]:
+        """Flat ``{prefix + name: float | int | bool}``, ready for ``log_dict``: every scalar
+        field, ``has_vanishing``/``has_exploding``/``is_healthy``; fields that are None (not
+        computed) and the per-tensor norms are left out (see ``named_norms`` for those)."""
+        out: dict[str, float | int | bool] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None and not isinstance(value, tuple):
+                out[prefix + f.name] = value
+        out[prefix + "has_vanishing"] = self.has_vanishing
+        out[prefix + "has_exploding"] = self.has_exploding
+        out[prefix + "is_healthy"] = self.is_healthy()
+        return out
 
 
 class GradientCollector:
@@ -97,8 +150,8 @@ class GradientCollector:
         vanishing_threshold: per-tensor norms below this count as vanishing.
         exploding_threshold: per-tensor norms above this count as exploding.
         norm_type: the order of the norms (see ``total_norm``).
-        count_nonfinite: when the gradients turn out non-finite, ``materialize`` counts the
-            NaN/Inf elements of the offending tensors (one extra pass and read, only then).
+        count_nonfinite: count the NaN/Inf elements (in ``collect_async``). On CPU this costs
+            nothing unless a gradient is non-finite; on other devices it is one extra pass.
         count_zeros: also count exactly-zero elements (one extra pass over every gradient).
     """
 
@@ -128,8 +181,24 @@ class GradientCollector:
         Returns:
             ``GradientStats`` of float64 device tensors.
         """
-        grads = gradients(parameters)
-        norms, total = total_norm_f64(grads, self.norm_type)
+        with torch.no_grad():
+            return self._collect(gradients(parameters))[0]
+
+    def collect_and_clip_async(
+        self, parameters: TensorsOrParameters, max_norm: float, foreach: bool | None = None
+    ) -> GradientStats:
+        """``collect_async`` and clip the gradients to total norm ``max_norm`` with the same
+        norms (one norm pass): the stats describe the gradients *before* clipping, plus
+        ``post_clip_norm`` and ``clip_coefficient``. No host read (CPU: the one flag read)."""
+        with torch.no_grad():
+            stats, grads = self._collect(gradients(parameters))
+            coef = clip_coefficient(stats.total_norm, float(max_norm))
+            scale_gradients_(grads, coef, foreach)
+            return _replace(stats, post_clip_norm=stats.total_norm * coef, clip_coefficient=coef)
+
+    def _collect(self, grads: list[Tensor]) -> tuple[GradientStats, list[Tensor]]:
+        suspects = Suspects()
+        norms, total = total_norm_f64(grads, self.norm_type, dtype=result_dtype(grads), suspects=suspects)
         n = len(grads)
         zero = torch.zeros((), dtype=torch.float64, device=total.device)
         # every count from the per-tensor norms, in one reduction
@@ -143,7 +212,11 @@ class GradientCollector:
         )
         health = torch.where(flags[2:].any(), zero, torch.clamp(1.0 - penalty, 0.0, 1.0))
         low, high = torch.aminmax(norms) if n else (zero, zero)
-        return GradientStats(
+        nan_count = inf_count = None
+        if self.count_nonfinite:
+            suspect = grads if suspects.indices is None else [grads[i] for i in suspects.indices]
+            nan_count, inf_count = _nan_inf_counts(suspect, zero).unbind()
+        stats = GradientStats(
             total_norm=total,
             norms=norms,
             min_norm=low,
@@ -152,74 +225,68 @@ class GradientCollector:
             exploding_count=exploding,
             nan_tensor_count=nan_tensors,
             inf_tensor_count=inf_tensors,
+            nan_count=nan_count,
+            inf_count=inf_count,
             zero_count=_zero_count(grads, zero) if self.count_zeros else None,
             health=health,
             num_tensors=n,
-            grads=tuple(grads),
+            num_elements=sum(g.numel() for g in grads),
         )
+        return stats, grads
 
     def materialize(self, stats: GradientStats) -> GradientHealthMetrics:
-        """Read the statistics to the host with exactly one read (one ``tolist()``).
-
-        Only if a gradient is non-finite and ``count_nonfinite`` is on, a second pass over
-        the offending tensors and a second read count their NaN/Inf elements.
-        """
-        values = pack(stats).tolist()
-        return self.metrics_from(stats, values, self.nonfinite_counts([stats], [values])[0])
+        """Read the statistics to the host with exactly one read (one ``tolist()``)."""
+        return self.metrics_from(stats, pack(stats).tolist())
 
     def collect(self, parameters: TensorsOrParameters) -> GradientHealthMetrics:
         """``materialize(collect_async(parameters))``."""
         return self.materialize(self.collect_async(parameters))
 
-    def nonfinite_counts(
-        self, stats: Sequence[GradientStats], values: Sequence[list[float]]
-    ) -> list[tuple[int, int] | None]:
-        """(NaN, Inf) element counts per stats (internal; shared with ``dual``): only the
-        tensors whose norm is not finite are scanned, and only when one exists."""
-        if not self.count_nonfinite:
-            return [None] * len(stats)
-        if not any(_has_nonfinite(v) for v in values):
-            return [(0, 0)] * len(stats)
-        pending: list[Tensor] = []
-        for s, v in zip(stats, values):
-            flagged = [g for g, r in zip(s.grads, v[_SCALARS:]) if not math.isfinite(r)]
-            pending.append(_nan_inf_counts(flagged, s.total_norm))
-        read = torch.cat([t.to(pending[0].device) for t in pending]).tolist()  # rare second read
-        return [(int(read[2 * i]), int(read[2 * i + 1])) for i in range(len(stats))]
-
-    def metrics_from(
-        self, stats: GradientStats, values: list[float], nan_inf: tuple[int, int] | None
+    def collect_and_clip(
+        self, parameters: TensorsOrParameters, max_norm: float, foreach: bool | None = None
     ) -> GradientHealthMetrics:
+        """``materialize(collect_and_clip_async(parameters, max_norm))``."""
+        return self.materialize(self.collect_and_clip_async(parameters, max_norm, foreach))
+
+    def metrics_from(self, stats: GradientStats, values: Sequence[float]) -> GradientHealthMetrics:
         """Build the metrics from the values read by ``materialize`` (internal; shared with ``dual``)."""
         named = dict(zip(_PACKED, values))
+
+        def optional(name: str, kind: type) -> float | int | None:
+            return None if getattr(stats, name) is None else kind(named[name])
+
         return GradientHealthMetrics(
             total_norm=named["total_norm"],
             min_norm=named["min_norm"],
             max_norm=named["max_norm"],
             num_tensors=stats.num_tensors,
+            num_elements=stats.num_elements,
             vanishing_count=int(named["vanishing_count"]),
             exploding_count=int(named["exploding_count"]),
-            has_nonfinite=_has_nonfinite(values),
+            has_nonfinite=bool(named["nan_tensor_count"] or named["inf_tensor_count"]),
             nan_tensor_count=int(named["nan_tensor_count"]),
             inf_tensor_count=int(named["inf_tensor_count"]),
-            nan_count=None if nan_inf is None else nan_inf[0],
-            inf_count=None if nan_inf is None else nan_inf[1],
-            zero_count=None if stats.zero_count is None else int(named["zero_count"]),
+            nan_count=optional("nan_count", int),  # type: ignore[arg-type]
+            inf_count=optional("inf_count", int),  # type: ignore[arg-type]
+            zero_count=optional("zero_count", int),  # type: ignore[arg-type]
             health=named["health"],
-            tensor_norms=tuple(values[_SCALARS:]),
+            tensor_norms=tuple(values[_SCALARS : _SCALARS + stats.num_tensors]),
+            post_clip_norm=optional("post_clip_norm", float),
+            clip_coefficient=optional("clip_coefficient", float),
         )
+
+
+def _replace(stats: GradientStats, **changes: Tensor) -> GradientStats:
+    values = {f.name: getattr(stats, f.name) for f in fields(stats)}
+    values.update(changes)
+    return GradientStats(**values)
 
 
 def pack(stats: GradientStats) -> Tensor:
     """Every statistic in one float64 vector: the ``_PACKED`` scalars, then per-tensor norms."""
     absent = torch.zeros_like(stats.total_norm)
     scalars = [getattr(stats, name) for name in _PACKED]
-    return torch.cat([torch.stack([absent if s is None else s for s in scalars]), stats.norms])
-
-
-def _has_nonfinite(values: Sequence[float]) -> bool:
-    """From read values: does any tensor have a NaN or inf norm?"""
-    return bool(values[_PACKED.index("nan_tensor_count")] or values[_PACKED.index("inf_tensor_count")])
+    return torch.cat([torch.stack([absent if s is None else s.to(absent.device) for s in scalars]), stats.norms])
 
 
 def _zero_count(grads: list[Tensor], zero: Tensor) -> Tensor:
@@ -227,6 +294,7 @@ def _zero_count(grads: list[Tensor], zero: Tensor) -> Tensor:
     would build a mask and an int64 copy of it)."""
     total = zero
     for g in grads:
+        g = local_tensor(g)
         total = total + (g.numel() - torch.count_nonzero(g)).to(device=zero.device, dtype=torch.float64)
     return total
 
@@ -235,6 +303,7 @@ def _nan_inf_counts(grads: list[Tensor], like: Tensor) -> Tensor:
     """[NaN elements, Inf elements] summed over ``grads``, float64 on ``like``'s device."""
     counts = torch.zeros(2, dtype=torch.float64, device=like.device)
     for g in grads:
+        g = local_tensor(g)
         pair = torch.stack([torch.count_nonzero(torch.isnan(g)), torch.count_nonzero(torch.isinf(g))])
         counts = counts + pair.to(device=like.device, dtype=torch.float64)
     return counts
@@ -243,3 +312,40 @@ def _nan_inf_counts(grads: list[Tensor], like: Tensor) -> Tensor:
 def collect_async(parameters: TensorsOrParameters) -> GradientStats:
     """``GradientCollector().collect_async(parameters)`` with the default thresholds."""
     return GradientCollector().collect_async(parameters)
+
+
+def collect_and_clip(parameters: TensorsOrParameters, max_norm: float, norm_type: float = 2.0) -> GradientHealthMetrics:
+    """Health metrics and clipping from one norm pass, with the default thresholds.
+
+    Returns the metrics of the gradients before clipping, with ``post_clip_norm`` and
+    ``clip_coefficient`` set; the gradients are clipped in place to total norm ``max_norm``.
+    """
+    return GradientCollector(norm_type=norm_type).collect_and_clip(parameters, max_norm)
+
+
+def named_norms(
+    module: torch.nn.Module, norm_type: float | str = 2.0, group_separator: str = "/"
+) -> dict[str, Tensor]:
+    """Per-parameter gradient norms by name plus the total: Lightning's ``grad_norm`` keys.
+
+    Keys are ``f"grad_{float(norm_type)}_norm{group_separator}{name}"`` for every parameter
+    with a gradient and ``f"grad_{float(norm_type)}_norm_total"``; values are 0-dim float32
+    tensors (float64 for float64 gradients) from one safe norm pass, with no host read on
+    accelerators (Lightning's builds its total with one read per parameter).
+
+    Raises:
+        ValueError: for ``norm_type <= 0`` other than ``inf`` (as Lightning's).
+    """
+    p = float(norm_type)
+    if p <= 0 and p != math.inf:
+        raise ValueError(f"`norm_type` must be a positive number or 'inf' (infinity norm). Got {norm_type}")
+    with torch.no_grad():
+        named = [(name, param.grad) for name, param in module.named_parameters() if param.grad is not None]
+        grads = [g for _, g in named if g.numel() > 0]
+        dtype = result_dtype(grads)
+        norms, total = total_norm_f64(grads, check_order(p), dtype=dtype)
+        values = norms.to(dtype).unbind() if grads else ()
+        names = [name for name, g in named if g.numel() > 0]
+        out = {f"grad_{p}_norm{group_separator}{name}": value for name, value in zip(names, values)}
+        out[f"grad_{p}_norm_total"] = total.to(dtype)
+    return out

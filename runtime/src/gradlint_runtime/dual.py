@@ -1,18 +1,26 @@
 """Health statistics of two parameter groups at once: a host model and a grafted "seed" module.
 
 Both groups are collected on their own devices, moved (0-dim results only) to one device
-inferred from the parameters, and read together with a single ``tolist()``.
+inferred from the parameters, and read together with a single ``tolist()``. For many seeds
+on one host, collect the host once per step (``collect_host_async``), then each seed against
+it (``collect_seed_async``), and read them all with one ``materialize_all``.
 
-Ratio definition (safe to log): ``norm_ratio = seed_norm / host_norm`` with ``0/0 -> 0`` (no
-gradient anywhere: nothing to compare) and ``x/0 -> inf`` for ``x > 0``; NaN if either norm
-is NaN. ``seed_share = seed_norm / (host_norm + seed_norm)`` is the bounded companion in
-[0, 1] (0 when both are zero; NaN if either is NaN, or both are inf), for dashboards
-that cannot plot inf.
+Ratio definitions (safe to log):
+
+- ``norm_ratio = seed_norm / host_norm`` with ``0/0 -> 0`` (no gradient anywhere: nothing to
+  compare) and ``x/0 -> inf`` for ``x > 0``; NaN if either norm is NaN.
+- ``seed_share = seed_norm / (host_norm + seed_norm)``, the bounded companion in [0, 1] (0 when
+  both are zero; NaN if either is NaN, or both are inf), for dashboards that cannot plot inf.
+- ``normalized_ratio = (seed_norm / sqrt(seed_elements)) / (host_norm / sqrt(host_elements))``:
+  the ratio of the per-element (root-mean-square) gradients, so a small seed is not "weak"
+  just for being small. 0 when either norm is below ``RATIO_EPSILON`` (never inf: safe in an
+  EMA); NaN if either norm is NaN.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -20,7 +28,7 @@ from torch import Tensor
 
 from ._inputs import TensorsOrParameters
 from .collectors import GradientCollector, GradientHealthMetrics, GradientStats, pack
-from .constants import EXPLODING_THRESHOLD, VANISHING_THRESHOLD
+from .constants import EXPLODING_THRESHOLD, RATIO_EPSILON, VANISHING_THRESHOLD
 from .devices import DeviceLike, infer_device
 
 
@@ -32,6 +40,7 @@ class DualGradientStats:
     seed: GradientStats
     norm_ratio: Tensor
     seed_share: Tensor
+    normalized_ratio: Tensor
     device: torch.device
 
 
@@ -43,6 +52,20 @@ class DualGradientHealthMetrics:
     seed: GradientHealthMetrics
     norm_ratio: float
     seed_share: float
+    normalized_ratio: float
+
+    def is_healthy(self) -> bool:
+        """Both groups are healthy (see ``GradientHealthMetrics.is_healthy``)."""
+        return self.host.is_healthy() and self.seed.is_healthy()
+
+    def to_dict(self, prefix: str = "") -> dict[str, float | int | bool]:
+        """Flat dict for ``log_dict``: ``host/...``, ``seed/...`` and the three ratios."""
+        out = {**self.host.to_dict(prefix + "host/"), **self.seed.to_dict(prefix + "seed/")}
+        out[prefix + "norm_ratio"] = self.norm_ratio
+        out[prefix + "seed_share"] = self.seed_share
+        out[prefix + "normalized_ratio"] = self.normalized_ratio
+        out[prefix + "is_healthy"] = self.is_healthy()
+        return out
 
 
 def norm_ratio(seed: Tensor, host: Tensor) -> Tensor:
@@ -56,6 +79,15 @@ def seed_share(seed: Tensor, host: Tensor) -> Tensor:
     """``seed / (host + seed)`` in [0, 1]; 0 when both are zero, NaN if either is NaN."""
     both = host + seed
     return torch.where(both > 0, seed / torch.where(both > 0, both, torch.ones_like(both)), both * 0)
+
+
+def normalized_ratio(seed: Tensor, host: Tensor, seed_elements: int, host_elements: int) -> Tensor:
+    """Per-element (RMS) norm ratio; 0 when either norm is below ``RATIO_EPSILON``, NaN if
+    either is NaN."""
+    ok = (host >= RATIO_EPSILON) & (seed >= RATIO_EPSILON)
+    scale = math.sqrt(max(host_elements, 1) / max(seed_elements, 1))
+    ratio = torch.where(ok, seed / torch.where(ok, host, torch.ones_like(host)) * scale, torch.zeros_like(host))
+    return torch.where(torch.isnan(seed) | torch.isnan(host), torch.full_like(ratio, math.nan), ratio)
 
 
 class DualGradientCollector:
@@ -98,32 +130,64 @@ class DualGradientCollector:
         host = _as_list(host_parameters)
         seed = _as_list(seed_parameters)
         target = torch.device(device) if device is not None else infer_device(host, default=infer_device(seed))
-        host_stats = self.collector.collect_async(host)
-        seed_stats = self.collector.collect_async(seed)
-        host_norm = host_stats.total_norm.to(target)
+        return self.collect_seed_async(seed, self.collect_host_async(host), target)
+
+    def collect_host_async(self, host_parameters: TensorsOrParameters) -> GradientStats:
+        """The host group's stats, to reuse for every seed of this step (no host read)."""
+        return self.collector.collect_async(_as_list(host_parameters))
+
+    def collect_seed_async(
+        self, seed_parameters: TensorsOrParameters, host: GradientStats, device: DeviceLike | None = None
+    ) -> DualGradientStats:
+        """One seed against host stats from ``collect_host_async`` (the host is not re-read).
+
+        ``device``: where the ratios live; ``None`` uses the host stats' device.
+        """
+        seed_stats = self.collector.collect_async(_as_list(seed_parameters))
+        target = torch.device(device) if device is not None else host.total_norm.device
+        host_norm = host.total_norm.to(target)
         seed_norm = seed_stats.total_norm.to(target)
         return DualGradientStats(
-            host=host_stats,
+            host=host,
             seed=seed_stats,
             norm_ratio=norm_ratio(seed_norm, host_norm),
             seed_share=seed_share(seed_norm, host_norm),
+            normalized_ratio=normalized_ratio(seed_norm, host_norm, seed_stats.num_elements, host.num_elements),
             device=target,
         )
 
     def materialize(self, stats: DualGradientStats) -> DualGradientHealthMetrics:
-        """One host read for both groups and the ratio (a second only for non-finite counts)."""
-        host_packed = pack(stats.host).to(stats.device)
-        seed_packed = pack(stats.seed).to(stats.device)
-        values = torch.cat([host_packed, seed_packed, torch.stack([stats.norm_ratio, stats.seed_share])]).tolist()
-        cut = host_packed.numel()
-        host_values, seed_values = values[:cut], values[cut : cut + seed_packed.numel()]
-        counts = self.collector.nonfinite_counts([stats.host, stats.seed], [host_values, seed_values])
-        return DualGradientHealthMetrics(
-            host=self.collector.metrics_from(stats.host, host_values, counts[0]),
-            seed=self.collector.metrics_from(stats.seed, seed_values, counts[1]),
-            norm_ratio=values[-2],
-            seed_share=values[-1],
-        )
+        """One host read for both groups and the ratios."""
+        return self.materialize_all([stats])[0]
+
+    def materialize_all(self, many: Sequence[DualGradientStats]) -> list[DualGradientHealthMetrics]:
+        """Read several seeds' stats (sharing a host or not) with one host read in all."""
+        if not many:
+            return []
+        device = many[0].device
+        pieces: list[Tensor] = []
+        for stats in many:
+            pieces += [pack(stats.host).to(device), pack(stats.seed).to(device)]
+            pieces.append(torch.stack([stats.norm_ratio, stats.seed_share, stats.normalized_ratio]).to(device))
+        values = torch.cat(pieces).tolist()
+        out = []
+        at = 0
+        for k, stats in enumerate(many):
+            host_n, seed_n = pieces[3 * k].numel(), pieces[3 * k + 1].numel()
+            host_values = values[at : at + host_n]
+            seed_values = values[at + host_n : at + host_n + seed_n]
+            ratio, share, normalized = values[at + host_n + seed_n : at + host_n + seed_n + 3]
+            at += host_n + seed_n + 3
+            out.append(
+                DualGradientHealthMetrics(
+                    host=self.collector.metrics_from(stats.host, host_values),
+                    seed=self.collector.metrics_from(stats.seed, seed_values),
+                    norm_ratio=ratio,
+                    seed_share=share,
+                    normalized_ratio=normalized,
+                )
+            )
+        return out
 
     def collect(
         self,

@@ -9,11 +9,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from . import _engine
+from . import _distributed, _engine
 from ._inputs import TensorsOrParameters, gradients
-from ._kernels import foreach_norms
+from ._kernels import foreach_norms, real_view
 
 
+@torch.no_grad()
 def foreach_norm(tensors: Iterable[Tensor], ord: float = 2.0, dtype: torch.dtype | None = None) -> list[Tensor]:
     """``torch._foreach_norm`` with a public fallback: same values, same dtypes.
 
@@ -44,9 +45,22 @@ def check_order(norm_type: float) -> float:
     return p
 
 
+_WIDE = (torch.float64, torch.complex128)
+
+
 def result_dtype(grads: list[Tensor]) -> torch.dtype:
-    """float64 if any gradient is float64, else float32 (never a 16-bit result that overflows)."""
-    return torch.float64 if torch.float64 in [g.dtype for g in grads] else torch.float32
+    """float64 if any gradient is float64 (or complex128), else float32 (never a 16-bit
+    result that overflows)."""
+    dtypes = {g.dtype for g in grads}
+    return torch.float64 if dtypes.intersection(_WIDE) else torch.float32
+
+
+def prepare(grads: list[Tensor], p: float) -> list[Tensor]:
+    """Complex gradients become real ones with the same p-norm (a view for p = 2); DTensor
+    gradients stay as they are (the engine reduces them over their mesh)."""
+    if any(g.is_complex() for g in grads):
+        grads = [real_view(g, p) for g in grads]
+    return grads
 
 
 def total_norm_f64(
@@ -55,30 +69,39 @@ def total_norm_f64(
     foreach: bool | None = None,
     process_group: Any = None,
     dtype: torch.dtype | None = None,
+    suspects: _engine.Suspects | None = None,
 ) -> tuple[Tensor, Tensor]:
     """(per-tensor norms, total norm), both float64, the total reduced over ``process_group``.
 
-    ``dtype`` is ``result_dtype(grads)`` when the caller already has it.
+    ``dtype`` is ``result_dtype(grads)`` when the caller already has it. ``suspects``
+    learns which tensors may hold a NaN/inf (see ``_engine.Suspects``).
     """
+    grads = prepare(grads, p)
     if process_group is not None:
-        from . import _distributed
-
         empty_device = None if grads else _distributed.communication_device(process_group)
-        norms = _per_tensor(grads, p, foreach, empty_device)
+        norms = _per_tensor(grads, p, foreach, empty_device, suspects)
         return norms, _distributed.global_norm(norms, p, process_group)
-    norms = _per_tensor(grads, p, foreach, None)
+    norms = _per_tensor(grads, p, foreach, None, suspects)
     narrow = (dtype or result_dtype(grads)) == torch.float32
     return norms, _engine.combine(norms, p, narrow_inputs=narrow)
 
 
-def _per_tensor(grads: list[Tensor], p: float, foreach: bool | None, empty_device: torch.device | None) -> Tensor:
+def _per_tensor(
+    grads: list[Tensor], p: float, foreach: bool | None, empty_device: torch.device | None, suspects: _engine.Suspects | None
+) -> Tensor:
     if not grads:
         return torch.zeros(0, dtype=torch.float64, device=empty_device or torch.device("cpu"))
-    return _engine.per_tensor_norms(grads, p, foreach)
+    dtensor = _distributed.dtensor_class()
+    if dtensor is not None and any(isinstance(g, dtensor) for g in grads):
+        return _distributed.dtensor_norms(
+            grads, p, lambda local: _engine.per_tensor_norms(local, p, foreach, suspects), dtensor
+        )
+    return _engine.per_tensor_norms(grads, p, foreach, suspects)
 
 
 def raise_if_nonfinite(total: Tensor, norm_type: float) -> None:
-    """Opt-in check; reading the flag is a host sync on accelerators (like torch's own)."""
+    """Opt-in check of the float64 total (a float32 gradient set whose norm exceeds float32's
+    range is finite); reading the flag is a host sync on accelerators (like torch's own)."""
     if not bool(torch.isfinite(total)):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients is non-finite, so it cannot be "
@@ -87,44 +110,52 @@ def raise_if_nonfinite(total: Tensor, norm_type: float) -> None:
         )
 
 
+@torch.no_grad()
 def norm(tensor: Tensor, ord: float = 2.0) -> Tensor:
-    """Overflow/underflow-safe p-norm of one tensor.
+    """Overflow/underflow-safe p-norm of one tensor (under ``torch.no_grad()``: no graph).
 
     Args:
-        tensor: any floating tensor (its values; a parameter is *not* read through ``.grad``).
-        ord: p > 0, ``inf``, ``-inf`` (min ``|x|``) or 0 (exact non-zero count).
+        tensor: any floating or complex tensor of any layout (its values; a parameter is
+            *not* read through ``.grad``). Complex: the norm of ``|z|``.
+        ord: p > 0 (any, however large), ``inf``, ``-inf`` (min ``|x|``) or 0 (exact non-zero
+            count).
 
     Returns:
-        0-dim float32 (float64 for float64 input), correct to float32 rounding over the whole
-        finite range of the input dtype; NaN if the tensor holds a NaN, inf if an inf (for
-        p > 0 and inf). An empty tensor has norm 0 (``-inf`` on an empty tensor raises).
+        0-dim float32 (float64 for float64/complex128 input), correct to float32 rounding over
+        the whole finite range of the input dtype; NaN if the tensor holds a NaN, inf if an inf
+        (for p > 0 and inf). An empty tensor has norm 0 (``-inf`` on an empty tensor raises).
     """
     p = check_order(ord)
-    dtype = torch.float64 if tensor.dtype == torch.float64 else torch.float32
+    dtype = result_dtype([tensor])
     if tensor.numel() == 0:
         if p == -math.inf:
             raise ValueError("the -inf norm (min |x|) of an empty tensor is undefined")
         return torch.zeros((), dtype=dtype, device=tensor.device)
-    return _engine.per_tensor_norms([tensor], p)[0].to(dtype)
+    return _per_tensor(prepare([tensor], p), p, None, None, None)[0].to(dtype)
 
 
+@torch.no_grad()
 def total_norm(
-    tensors_or_parameters: TensorsOrParameters,
+    tensors: TensorsOrParameters,
     norm_type: float = 2.0,
-    *,
     error_if_nonfinite: bool = False,
     foreach: bool | None = None,
+    *,
     process_group: Any = None,
 ) -> Tensor:
     """Total norm of many gradients, as if concatenated; a safe ``get_total_norm``.
+
+    The first four parameters are ``torch.nn.utils.get_total_norm``'s, by name, position and
+    default. Runs under ``torch.no_grad()`` (the result has no ``grad_fn``).
 
     Sync behaviour: on CUDA/other devices and under ``torch.compile`` no host read happens.
     On CPU tensors in eager mode one small flag vector is read to pick the rare tensors that
     need the scaled recompute; a CPU read waits for no device, so it is not a sync.
 
     Args:
-        tensors_or_parameters: a module, a tensor, or an iterable of parameters (read through
-            ``.grad``; ``None`` grads skipped), gradient tensors, or ``None``.
+        tensors: a module, a tensor, or an iterable of parameters (read through ``.grad``;
+            ``None`` grads skipped), gradient tensors, or ``None``. Any layout (strided,
+            broadcast, offset views), complex (the norm of ``|z|``) and DTensor gradients.
         norm_type: p > 0, ``inf``, ``-inf`` (min ``|x|``) or 0 (count of non-zeros, exact).
         error_if_nonfinite: raise ``RuntimeError`` when the total is NaN/inf. Opt-in because
             it reads the result (a host sync on accelerators).
@@ -136,14 +167,15 @@ def total_norm(
     Returns:
         0-dim float32 tensor (float64 if any gradient is float64) on the first gradient's
         device (CPU when there are none: then 0). Gradients on several devices have their
-        per-tensor norms moved to the first device (a sync if that is the CPU). Correct to float32 rounding for any finite
-        float16/bfloat16/float32/float64 input; NaN stays NaN and inf stays inf.
+        per-tensor norms moved to the first device (a sync if that is the CPU). Correct to
+        float32 rounding for any finite float32/float64 input (float64: a few float64 ulps)
+        and to the input's rounding for float16/bfloat16 (see the README); NaN stays NaN and
+        inf stays inf.
     """
     p = check_order(norm_type)
-    grads = gradients(tensors_or_parameters)
+    grads = gradients(tensors)
     dtype = result_dtype(grads)
     _, total = total_norm_f64(grads, p, foreach, process_group, dtype)
-    result = total.to(dtype)
     if error_if_nonfinite:
-        raise_if_nonfinite(result, norm_type)
-    return result
+        raise_if_nonfinite(total, norm_type)
+    return total.to(dtype)

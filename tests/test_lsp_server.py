@@ -152,6 +152,8 @@ def test_lsp_session(project: Project) -> None:
 
 
 def test_unsafe_fixes_when_the_client_asks(project: Project) -> None:
+    # GL001's runtime fix is offered only to a project that declares the runtime.
+    project.write("pyproject.toml", '[project]\nname = "p"\ndependencies = ["torch", "gradlint-runtime"]\n')
     path = project.write("n.py", UNSAFE)
     uri = path.resolve().as_uri()
     client = Client(project.root)

@@ -106,7 +106,11 @@ def _apply(text: str, edits: list[dict[str, Any]]) -> str:
 
 
 def test_lsp_session(project: Project) -> None:
-    project.config('ignore = ["GL004"]\n')
+    # The runtime declared: the quick fix is the runtime form (FIXABLE_FIXED).
+    project.write(
+        "pyproject.toml",
+        '[project]\nname = "p"\ndependencies = ["gradlint-runtime"]\n[tool.gradlint]\nignore = ["GL004"]\n',
+    )
     path = project.write("src/train.py", FIXABLE)
     uri = path.resolve().as_uri()
     client = Client(project.root)

@@ -20,7 +20,7 @@ from gradlint.fileinfo import FileInfo
 from gradlint.findings import PARSE_ERROR_CODE, Edit, FileResult, Finding, FixInfo, Location, parse_error
 from gradlint.positions import LineIndex
 from gradlint.prescreen import AstScreen, screen
-from gradlint.rule import Fix, Report, Rule
+from gradlint.rule import Report, Rule
 from gradlint.rules import all_rules
 from gradlint.semantic.model import SemanticModel
 from gradlint.semantic.walker import DispatchTable, analyse, recursion_headroom

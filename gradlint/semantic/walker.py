@@ -152,8 +152,19 @@ class _Walk:
         if handler is not None:
             handler(node)
         else:
-            for child in ast.iter_child_nodes(node):
-                self.visit(child, node)
+            fields = _CHILD_FIELDS.get(kind)
+            if fields is None:
+                fields = _CHILD_FIELDS[kind] = _child_fields(kind)
+            for field_name in fields:
+                value = getattr(node, field_name, None)
+                if value is None:
+                    continue
+                if type(value) is list:
+                    for item in value:
+                        if isinstance(item, ast.AST):
+                            self.visit(item, node)
+                elif isinstance(value, ast.AST):
+                    self.visit(value, node)
         leavers = self.exit.get(kind)
         if leavers:
             for leaver in leavers:
@@ -520,6 +531,17 @@ class _Walk:
 
 
 _SINGLETONS = _singleton_classes()
+# Fields that never hold a node worth walking (names, flags, operators, contexts).
+_SCALAR_FIELDS = frozenset(
+    {"ctx", "op", "id", "attr", "arg", "module", "kind", "type_comment", "conversion", "level", "is_async", "name", "simple"}
+)
+# Per node class, the fields that can hold child nodes (``ast.iter_child_nodes`` is pure
+# Python and looks at every field of every node: the largest cost of a walk).
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    return tuple(name for name in kind._fields if name not in _SCALAR_FIELDS)
 
 
 def _no_children(node: ast.AST) -> None:

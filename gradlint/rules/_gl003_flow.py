@@ -271,6 +271,7 @@ class _Uses:
     mapping: bool = False  # **x, x.items(), x["key"]
     sized: bool = False  # len(x), x[i]
     moved_bare: bool = False  # x.to(...) as a statement: modules move in place
+    stepped: bool = False  # next(x): the function relies on x being an iterator
 
 
 def use_kind(uses: _Uses | None) -> str:
@@ -325,6 +326,9 @@ class Verdict:
     params: dict[str, Param]
     self_tensors: list[str]  # self attributes holding tensors that met the device
     moved_modules: list[str]  # parameters holding the caller's module that were moved
+    stepped: set[str] = field(default_factory=set)  # parameters passed to next()
+    assigned_self: set[str] = field(default_factory=set)  # self attributes this function sets
+    is_init: bool = False
 
 
 class FunctionFlow:
@@ -347,6 +351,7 @@ class FunctionFlow:
         self.host_calls = False  # .cpu() / .numpy() / .pin_memory() in the body
         self.cuda_api = False
         self.tests: list[tuple[ast.AST, bool]] = []  # (test, raises): asserts and if-raise
+        self.registered: set[str] = set()  # self.register_buffer("name", ...) in this function
         self._read_params()
         self._read_body()
 
@@ -472,12 +477,20 @@ class FunctionFlow:
         if isinstance(func, ast.Name):
             if func.id in self.params:
                 self._uses(func.id).called = True
-            elif func.id == "len" and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in self.params:
-                self._uses(node.args[0].id).sized = True
+            elif func.id in ("len", "next") and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in self.params:
+                uses = self._uses(node.args[0].id)
+                if func.id == "len":
+                    uses.sized = True
+                else:
+                    uses.stepped = True
         elif isinstance(func, ast.Attribute):
             owner = func.value
             if isinstance(owner, ast.Name) and owner.id in self.params and func.attr in _MAPPING_METHODS:
                 self._uses(owner.id).mapping = True
+            if func.attr in ("register_buffer", "register_parameter") and node.args:
+                first = node.args[0]
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    self.registered.add(first.value)
             if func.attr == "__init__" and isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super":
                 self.super_calls.append(node)
             qualified = self.qualified(func) or ""
@@ -499,7 +512,11 @@ class FunctionFlow:
         silenced = None
         if reasons:
             silenced = self._silenced(device.arg, literal)
-        return Verdict(reasons, silenced, params, sorted(run.reached_self), sorted(run.moved_modules))
+        stepped = {name for name, uses in self.uses.items() if uses.stepped}
+        return Verdict(
+            reasons, silenced, params, sorted(run.reached_self), sorted(run.moved_modules),
+            stepped, set(run.self_values) | self.registered, self.function.name == "__init__",
+        )
 
     def _silenced(self, device: str, literal: str) -> str | None:
         kind = literal.partition(":")[0]
@@ -919,6 +936,8 @@ def choose_source(verdict: Verdict, device: str) -> Source | None:
     for index, (name, param) in enumerate(verdict.params.items()):
         if name == device or param.star == "**" or param.has_none_default or param.kind not in _PRIORITY:
             continue
+        if name in verdict.stepped:
+            continue  # next(x): listing it would break the function, reading it would consume it
         if param.star == "*" and param.kind != TENSORS:
             continue
         moved = 0 if name in verdict.moved_modules else 1
@@ -936,6 +955,8 @@ def choose_source(verdict: Verdict, device: str) -> Source | None:
             inline = annotation.rpartition(".")[2] not in _PARAMETERS_ANNOTATIONS or annotation.endswith("ParameterList")
             return Source(param.name, param.kind, wrap, inline)
         return Source(param.name, param.kind)
-    if verdict.self_tensors:
-        return Source(f"self.{verdict.self_tensors[0]}", TENSOR)
+    # A tensor held on self, if it exists before the function runs (not set up by it).
+    held = [attr for attr in verdict.self_tensors if attr not in verdict.assigned_self]
+    if held and not verdict.is_init:
+        return Source(f"self.{held[0]}", TENSOR)
     return None

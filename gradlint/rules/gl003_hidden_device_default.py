@@ -62,7 +62,12 @@ class HiddenDeviceDefault(Rule):
       `torch.zeros(len(params), device=device)`), or is stored on `self` next to them;
     - the caller's module is moved (`model.to(device)`, also as `self.model.to(self.device)`
       or through `super().__init__(device=device)` and `self.device`), or handed to the base
-      class together with the device (`super().__init__(model, device=device)`).
+      class together with the device (`super().__init__(model, device=device)`); where the
+      base class is in another file and the forwarded parameter is not annotated, the project
+      step finds it: each file records which constructors move which parameter onto their
+      device, and a subclass forwarding that parameter with its own literal default is
+      reported there (no fix; files are read for this only when their text has a literal
+      device default or a `.to(self.<x>device)` move).
 
     What is "the caller's tensors" is decided from the code, never from a parameter's name:
     annotations (`torch.Tensor`, `nn.Module`, `Iterable[nn.Parameter]`, `*Module` classes)

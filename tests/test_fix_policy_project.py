@@ -72,9 +72,7 @@ def test_without_the_runtime_the_fixed_code_runs_with_torch_alone(tmp_path: Path
 
 @pytest.mark.xfail(
     strict=True,
-    reason="open: added imports are not placed where isort puts them (I001; the fix machinery, lead); "
-    "GL003 writes Optional[...] for target-version py310 (UP045; GL003 owner); without the runtime, GL002's "
-    "inline fallback inside list(...) keeps extraneous parentheses (UP034; GL002, lead)",
+    reason="open: GL003 writes Optional[...] for target-version py310 (UP045; GL003 owner)",
 )
 @pytest.mark.parametrize("deps", ['"torch"', '"torch", "gradlint-runtime"'], ids=["no-runtime", "runtime"])
 def test_fixed_code_passes_the_projects_ruff(tmp_path: Path, deps: str) -> None:

@@ -263,6 +263,12 @@ class DuplicatedConstant(Rule):
             message="`0.9` (ratio threshold) is repeated in 2 places",
             count=2,
         ),
+        # A tiny bound on a norm is a vanishing threshold, named after what is compared.
+        Invalid(
+            "def a(norm):\n    return norm > 1e-12\ndef b(norm):\n    return norm > 1e-12\n",
+            message="`1e-12` (vanishing threshold) is repeated in 2 places; also at example.py:4; name it once as `NORM_VANISHING_THRESHOLD`",
+            count=2,
+        ),
         # A literal equal to a constant this module already names.
         Invalid(
             "DEAD_RATIO_THRESHOLD = 0.9\ndef a(dead_ratio):\n    return dead_ratio > 0.9\n",

@@ -275,6 +275,12 @@ class DuplicatedConstant(Rule):
             line=3,
             message="`0.9` (dead ratio threshold) is already named: use `DEAD_RATIO_THRESHOLD`",
         ),
+        # A local `EPS = ...` in two functions: a module-level `EPS` would be shadowed there.
+        Invalid(
+            "def a(x):\n    EPS = 1e-8\n    return x + EPS\ndef b(x):\n    EPS = 1e-8\n    return x - EPS\n",
+            message="name it once (no unique name to suggest)",
+            count=2,
+        ),
         # `-1.0` is a threshold when its name says so.
         Invalid(
             "def a(x, logprob_threshold=-1.0):\n    pass\ndef b(x, logprob_threshold=-1.0):\n    pass\n",

@@ -26,6 +26,7 @@ UNSAFE = (
 
 @pytest.fixture
 def mixed(project: Project) -> Project:
+    project.declare_runtime()
     project.write("a.py", FIXABLE)
     project.write("b.py", UNFIXABLE)
     return project

@@ -552,8 +552,7 @@ class ManualNorm(Rule):
         parts = term.parts or ()
         if root.order != "2" or term.order != "2":
             return
-        text = self.model.text
-        segments = [ast.get_source_segment(text, part) for part in parts]
+        segments = [self.model.source_segment(part) for part in parts]
         if any(segment is None for segment in segments):
             return
         if term.python:
@@ -597,18 +596,17 @@ class ManualNorm(Rule):
         source = term.source
         if source is None or root.order != term.order:
             return None
-        text = self.model.text
         python = root.python or term.python
         order = "" if term.order == "2" else f", {term.order}"
         if source[0] == "single":
             if term.host or term.multi:
                 return None
-            base = ast.get_source_segment(text, source[1])
+            base = self.model.source_segment(source[1])
             if base is None:
                 return None
             call = f"norm({base}{order})"
         elif source[0] == "list":
-            listed = ast.get_source_segment(text, source[1])
+            listed = self.model.source_segment(source[1])
             if listed is None:
                 return None
             if term.signal not in (GRADIENT, NORM):
@@ -638,7 +636,6 @@ class ManualNorm(Rule):
         fixed code sums the same values.
         """
         classifier = Classifier(Env(), self.model)
-        text = self.model.text
         core = host_inner(base) or base
         norm_of = classifier.norm_argument(core)
         if norm_of is not None:
@@ -661,10 +658,10 @@ class ManualNorm(Rule):
             and not generator.ifs
             and not generator.is_async
         ):
-            return ast.get_source_segment(text, generator.iter)
-        element = ast.get_source_segment(text, core)
+            return self.model.source_segment(generator.iter)
+        element = self.model.source_segment(core)
         last = generator.ifs[-1] if generator.ifs else generator.iter
-        clauses = _between(text, comp.elt, last)
+        clauses = _between(self.model, comp.elt, last)
         if element is None or clauses is None:
             return None
         if detach:
@@ -680,12 +677,12 @@ def _atomic(node: ast.expr) -> bool:
     return isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Subscript))
 
 
-def _between(text: str, first: ast.AST, last: ast.AST) -> str | None:
+def _between(model: Any, first: ast.AST, last: ast.AST) -> str | None:
     """The source from the end of ``first`` to the end of ``last`` (balanced brackets only)."""
     span = SimpleNamespace(
         lineno=first.end_lineno, col_offset=first.end_col_offset, end_lineno=last.end_lineno, end_col_offset=last.end_col_offset
     )
-    segment = ast.get_source_segment(text, span)  # type: ignore[arg-type]
+    segment = model.source_segment(span)  # type: ignore[arg-type]
     if segment is None:
         return None
     for opening, closing in ("()", "[]", "{}"):

@@ -36,6 +36,8 @@ _TRIGGER = re.compile(
     r"|\.to\(\s*(?:device\s*=\s*)?self\.\w*device\b"
 )
 _RUNTIME_AVAILABLE = getattr(_options, "RUNTIME_AVAILABLE_OPTION", None)
+_TARGET_VERSION = getattr(_options, "TARGET_VERSION_OPTION", None)
+_PY_MINOR = re.compile(r"py3(\d+)")
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
@@ -118,7 +120,8 @@ class HiddenDeviceDefault(Rule):
 
     ## Fix safety
     Unsafe: callers relying on the literal default now get the inputs' device. The default
-    becomes `None` (the annotation widened with `| None` or `Optional[...]`) and the body,
+    becomes `None` (the annotation widened with `| None` where the file has `from __future__
+    import annotations` or `target-version` is py310 or later, else `Optional[...]`) and the body,
     after the docstring, infers the device from an argument known to hold tensors:
     - a tensor: `device = x.device`; a tensor held on `self`: `device = self.x.device`;
     - a module: `gradlint_runtime.infer_device(model)` (its parameters, then buffers);
@@ -140,12 +143,13 @@ class HiddenDeviceDefault(Rule):
     - `runtime-module`: the module fixes import runtime helpers from (default `gradlint_runtime`).
     - `runtime-available`: whether the project can import it (computed from the project's
       dependencies); when false, fixes use the self-contained forms above.
+    - `target-version`: the oldest Python the fixed code runs on (decides `| None`).
     """
 
     code = "GL003"
     name = "hidden-device-default"
     summary = "Literal device default where the device could be inferred from the tensors"
-    OPTIONS = (RUNTIME_MODULE_OPTION,) + ((_RUNTIME_AVAILABLE,) if _RUNTIME_AVAILABLE is not None else ())
+    OPTIONS = (RUNTIME_MODULE_OPTION,) + tuple(option for option in (_RUNTIME_AVAILABLE, _TARGET_VERSION) if option is not None)
     TRIGGER = _TRIGGER
     # A subclass whose base class (in another file) moves the module it hands on is found in
     # the project step: each file records which constructors move what, and who delegates.
@@ -241,6 +245,19 @@ class HiddenDeviceDefault(Rule):
                 "        device = next((p.device for p in model.parameters()), 'cpu')\n"
                 "    model.to(device)\n"
                 "    return model\n"
+            ),
+        ),
+        Invalid(
+            "import torch\n"
+            "def norms(grads: list[torch.Tensor], device: str = 'cpu'):\n"
+            "    return torch.stack([g.norm() for g in grads]).to(device)\n",
+            options={"runtime-available": False, "target-version": "py310"},
+            expected_fix=(
+                "import torch\n"
+                "def norms(grads: list[torch.Tensor], device: str | None = None):\n"
+                "    if device is None:\n"
+                "        device = next((t.device for t in grads), 'cpu')\n"
+                "    return torch.stack([g.norm() for g in grads]).to(device)\n"
             ),
         ),
         Invalid(
@@ -391,6 +408,11 @@ class HiddenDeviceDefault(Rule):
             self.report(decision.arg, message, fix=fix)
         return {decision.arg.arg for decision in decisions}
 
+    def _pep604(self) -> bool:
+        """``X | None`` is valid where annotations are not evaluated or Python >= 3.10 runs."""
+        match = _PY_MINOR.fullmatch(str(self.options.get("target-version", "py39")).lower())
+        return (match is not None and int(match.group(1)) >= 10) or _future_annotations(self.model.tree)
+
     def _fix(self, function, decision: Decision, *, single: bool) -> Fix | None:  # type: ignore[no-untyped-def]
         source = decision.source
         if source is None or not single:
@@ -405,7 +427,8 @@ class HiddenDeviceDefault(Rule):
         annotation = decision.arg.annotation
         widen = ""
         if annotation is not None:
-            widen = "|" if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr) else "Optional"
+            pep604 = (isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr)) or self._pep604()
+            widen = "|" if pep604 else "Optional"
             if widen == "Optional":
                 imports.append(ImportSpec("typing", "Optional"))
         build = _builder(decision.arg.arg, lines, widen)
@@ -415,6 +438,17 @@ class HiddenDeviceDefault(Rule):
             (NodeEdit(function, build),),
             tuple(imports),
         )
+
+
+def _future_annotations(tree: ast.Module) -> bool:
+    for statement in tree.body:
+        if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
+            if any(alias.name == "annotations" for alias in statement.names):
+                return True
+        elif not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)):
+            if not isinstance(statement, ast.ImportFrom):
+                return False
+    return False
 
 
 def _device_params(function) -> list[ast.arg]:  # type: ignore[no-untyped-def]

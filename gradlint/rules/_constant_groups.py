@@ -294,9 +294,14 @@ def duplicate_groups(facts: Mapping[str, list[Any]], settings: Any) -> list[Grou
     local_named: dict[tuple[str, str, str], tuple[str, int]] = {}
     for path, file_facts in facts.items():
         absolute = os.path.abspath(path)
-        project = project_dir(os.path.dirname(absolute))
         info = describe_file(path)
-        scope = info.package or absolute
+        if info.package:
+            # The scope is the package's folder, and its project the one of the package root
+            # (a ``setup.py`` inside the package does not split it: one constants module).
+            scope = package_dir(os.path.dirname(absolute))
+            project = project_dir(os.path.dirname(scope)) or project_dir(os.path.dirname(absolute))
+        else:
+            scope, project = absolute, project_dir(os.path.dirname(absolute))
         if (project, scope) not in homes:
             homes[(project, scope)] = _home(options, path, project, root)
         module, home = homes[(project, scope)]

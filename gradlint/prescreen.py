@@ -12,6 +12,8 @@ import ast
 from collections import defaultdict
 from collections.abc import Iterator
 
+from gradlint.positions import split_lines
+
 
 class AstScreen:
     """The file's ``ast`` tree, with node lists by type and import bindings, built lazily."""
@@ -114,7 +116,7 @@ def scopes(
     function body. Text comes first so that a rule can reject a scope by regex before
     paying for the walk.
     """
-    lines = screen.text.splitlines()
+    lines = split_lines(screen.text)
     defs = functions(screen)
     for node in defs:
         yield node, "\n".join(lines[node.lineno - 1 : node.end_lineno]), ast.walk(node)
@@ -173,7 +175,7 @@ def blank_out(text: str, screen: AstScreen, keep: set[int]) -> str:
     Line numbers and columns of what is kept do not change, so positions, ``# noqa`` lines and
     findings read the same; only far less code is parsed with libcst.
     """
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text, keepends=True)
     kept_lines: set[int] = set()
     dropped: list[tuple[int, int]] = []
     for index, statement in enumerate(screen.tree.body):

@@ -437,3 +437,20 @@ def test_a_crashing_reduce_step_keeps_the_other_findings(project: Project, monke
     assert result.code == 2
     assert "GL004: the project-wide step failed: ValueError: bad fact" in result.stderr
     assert finding_lines(result.stdout) == ["a.py:3:9: GL002"]
+
+
+def test_a_run_whose_only_file_failed_never_says_all_checks_passed(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gradlint.runner import _Worker
+
+    def crashing(self, path: str, data: bytes):  # type: ignore[no-untyped-def]
+        raise KeyError("boom")
+
+    monkeypatch.setattr(_Worker, "_process_bytes", crashing)
+    project.write("a.py", "x = 1\n")
+    result = run_cli("check", "--no-cache", "-j1", ".")
+    assert result.code == 2
+    assert "All checks passed!" not in result.stdout
+    assert "No findings, but 1 error stopped checking (see above)." in result.stdout
+    assert "a.py: internal error: KeyError: 'boom'" in result.stderr

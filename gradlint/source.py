@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import errno
-import io
 import os
+import re
 import stat
 import tempfile
 import tokenize
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gradlint.findings import Location
@@ -35,10 +36,28 @@ def _location_of_byte(data: bytes, offset: int) -> Location:
     return Location(data.count(b"\n", 0, offset) + 1, offset - line_start + 1)
 
 
+_FIRST_LINES = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
+
+
+def _lines_as_python_reads_them(data: bytes) -> Callable[[], bytes]:
+    """A ``readline`` for ``detect_encoding`` that ends lines at ``\r`` too, as Python's
+    tokenizer does (``BytesIO.readline`` would make one line of a CR-only file)."""
+    position = 0
+
+    def readline() -> bytes:
+        nonlocal position
+        match = _FIRST_LINES.match(data, position)
+        line = match.group() if match else b""
+        position += len(line)
+        return line
+
+    return readline
+
+
 def decode(data: bytes) -> Source:
     """Decode per PEP 263 (coding cookie, BOM, UTF-8 default)."""
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        encoding, _ = tokenize.detect_encoding(_lines_as_python_reads_them(data))
     except SyntaxError as error:
         # No usable cookie: report the first bad byte against the UTF-8 default if there is one.
         encoding = "utf-8"

@@ -214,3 +214,37 @@ def test_a_hundred_thousand_element_list(project: Project) -> None:
     result = run_cli("check", "--no-cache", "-j1", "--output-format", "concise", "big.py")
     assert result.code == 1, result.stderr
     assert _rows(result.stdout) == ["big.py:3:9: GL002"]
+
+
+# -- found by the fuzz suite ------------------------------------------------------------------
+
+
+def test_a_coding_cookie_in_a_file_with_cr_line_endings(project: Project) -> None:
+    """``detect_encoding`` read the whole CR-only file as one line: a false GL000."""
+    data = b"# -*- coding: latin-1 -*-\r# H\xe9l\xe8ne\r" + FIXABLE.replace("\n", "\r").encode()
+    project.write("a.py", data)
+    result = run_cli("check", "--no-cache", "--output-format", "concise", "a.py")
+    assert _rows(result.stdout) == ["a.py:5:9: GL002"], result.stdout
+    run_cli("check", "--fix", "a.py")
+    fixed = (project.root / "a.py").read_bytes()
+    assert fixed.startswith(b"# -*- coding: latin-1 -*-\r# H\xe9l\xe8ne\r") and b"\n" not in fixed
+    assert b"gradlint_runtime.foreach_norm" in fixed
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'x = f"{1}"\nfrom __future__ import annotations\n',  # an f-string once made it "newer syntax"
+        "return 1\n",
+        "def f():\n    nonlocal x\n",
+        "for x in y:\n    pass\nbreak\n",
+    ],
+)
+def test_code_the_compiler_rejects_is_gl000(project: Project, source: str) -> None:
+    with pytest.raises(SyntaxError):
+        compile(source, "a.py", "exec")
+    project.write("a.py", source)
+    result = run_cli("check", "--no-cache", "--output-format", "concise", "a.py")
+    assert result.code == 1
+    assert [line.split(": ")[1] for line in _rows(result.stdout)] == ["GL000"]
+    assert "newer" not in result.stderr

@@ -17,6 +17,28 @@ class FileInfo:
 
 
 _TEST_DIRS = frozenset({"tests", "test"})
+_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg")
+
+
+@functools.lru_cache(maxsize=4096)
+def project_root(directory: str) -> str:
+    """The nearest directory at or above ``directory`` with a project marker ('' if none)."""
+    current = directory
+    while True:
+        if any(os.path.isfile(os.path.join(current, marker)) for marker in _PROJECT_MARKERS):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return ""
+        current = parent
+
+
+def _inside_project(absolute: str) -> str:
+    """The path below the project directory (or the working directory), so that a checkout
+    under a folder named ``tests`` is not all test code."""
+    base = project_root(os.path.dirname(absolute)) or os.getcwd()
+    relative = os.path.relpath(absolute, base)
+    return absolute if relative.startswith("..") else relative
 
 
 @functools.lru_cache(maxsize=4096)
@@ -40,7 +62,7 @@ def describe_file(path: str) -> FileInfo:
     """Build a :class:`FileInfo` from a path (display path kept as given)."""
     absolute = os.path.abspath(path)
     name = os.path.basename(absolute)
-    parts = set(absolute.replace(os.sep, "/").split("/")[:-1])
+    parts = set(_inside_project(absolute).replace(os.sep, "/").split("/")[:-1])
     is_test = (
         name.startswith("test_")
         or name.endswith("_test.py")

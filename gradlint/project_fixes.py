@@ -17,21 +17,16 @@ from __future__ import annotations
 
 import ast
 import os
-from collections import defaultdict
+import re
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from gradlint.config import Settings
 from gradlint.discovery import display_path
-from gradlint.rules._constant_groups import (
-    Group,
-    constants_module_path,
-    duplicate_groups,
-)
+from gradlint.fileinfo import describe_file
+from gradlint.rules._constant_groups import Group, duplicate_groups, existing_names
 from gradlint.rules.gl004_duplicated_constant import DuplicatedConstant
 from gradlint.source import (
     UndecodableSource,
@@ -72,67 +67,82 @@ def plan_project_fixes(run: object, settings: Settings, unsafe: bool) -> Project
         return plan
     results = getattr(run, "results", [])
     facts = {r.path: r.facts[DuplicatedConstant.code] for r in results if r.facts.get(DuplicatedConstant.code)}
-    groups = duplicate_groups(facts, settings)
+    groups = [group for group in duplicate_groups(facts, settings) if group.constant]
     if not groups:
         return plan
+    from gradlint.rules import _constant_edits as edits
+
     current = {r.path: r.fixed for r in results if r.fixed is not None}
     encodings = {r.path: r.encoding for r in results}
-    # Constants to add, per constants-module file: name -> (literal, role).
-    additions: dict[str, dict[str, tuple[str, str]]] = defaultdict(dict)
-    edits: dict[str, list[tuple[Group, dict]]] = defaultdict(list)  # type: ignore[type-arg]
-    for group in groups:
-        if not group.runtime:
-            root = group.project or os.path.abspath(settings.root)
-            home = display_path(constants_module_path(group.module, root))
-            existing = _read(home, plan)
-            defined = _module_constants(existing) if existing is not None else {}
-            name, value = group.constant, group.places[0].fact["t"]
-            planned = additions[home]
-            suffix = 2
-            while (name in defined and defined[name] != float(group.value)) or (
-                name in planned and planned[name][0] != value
-            ):
-                name = f"{group.constant}_{suffix}"
-                suffix += 1
-            group.constant = name
-            if name not in defined:
-                planned[name] = (value, group.role)
-        for place in group.places:
-            edits[place.path].append((group, place.fact))
+    known = {os.path.abspath(r.path): r.path for r in results}
+
+    def text_of(path: str) -> str | None:
+        text = current.get(path)
+        return text if text is not None else _read(path, plan)
+
     try:
-        for path, items in sorted(edits.items()):
-            text = current.get(path)
-            if text is None:
-                text = _read(path, plan)
+        groups = _without_clashes(groups, text_of, plan)
+        # Per file: places (fact, name, remove the statement), imports, local definitions.
+        places: dict[str, list[tuple[dict, str, bool]]] = defaultdict(list)  # type: ignore[type-arg]
+        imports: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        definitions: dict[str, dict[str, str]] = defaultdict(dict)
+        additions: dict[str, dict[str, str]] = defaultdict(dict)  # constants module -> name -> line
+        own_modules = {group.module for group in groups if group.module and not group.runtime}
+        for group in groups:
+            spelling = _spelling(group)
+            line = f"{group.constant} = {spelling}  # {group.role}\n"
+            defined = existing_names(group.home) if group.home else {}
+            if group.local and not group.named:
+                definitions[known.get(group.home, group.places[0].path)].setdefault(group.constant, line)
+            elif not group.local and not group.named and not group.runtime and group.constant not in defined:
+                additions[group.home].setdefault(group.constant, line)
+            for place in group.places:
+                fact = place.fact
+                remove = fact["k"] == "const" and fact.get("id") == group.constant and not group.local
+                places[place.path].append((fact, group.constant, remove))
+                if not group.local:
+                    imports[place.path].append((group.module, group.constant))
+        for path, items in sorted(places.items()):
+            text = text_of(path)
             if text is None:
                 raise _PlanError(f"{path}: cannot read the file to fix")
+            local = list(definitions.get(path, {}).values())
+            if local:
+                first = edits.first_statement_after_header(text)
+                if first and min(fact["s"] for fact, _, _ in items) < first:
+                    raise _PlanError(f"{path}: a place comes before the module's first statement")
             plan.originals[path] = text
             plan.encodings[path] = encodings.get(path, "utf-8")
-            plan.texts[path] = _rewrite(path, text, items)
-            plan.fixed.update((path, fact["l"], fact["c"]) for _, fact in items)
-        for home, constants in sorted(additions.items()):
-            if not constants:
-                continue
-            existing = _read(home, plan)
+            # First party: the file's package and the constants modules it imports (a module
+            # at the project root included); the runtime is a third-party dependency.
+            first_party = {describe_file(path).package, *(m.split(".")[0] for m in own_modules)}
+            first_party.discard(None)
+            plan.texts[path] = edits.rewrite(
+                path, text, items, imports.get(path, []), local, frozenset(first_party)  # type: ignore[arg-type]
+            )
+            plan.fixed.update((path, fact["l"], fact["c"]) for fact, _, _ in items)
+        for home, lines in sorted(additions.items()):
+            path = known.get(home, display_path(home))
+            existing = _read(path, plan)
             if existing is None:
-                if os.path.lexists(home):
-                    raise _PlanError(f"{home}: cannot read the constants module")
-                if not os.path.isdir(os.path.dirname(home)):
-                    raise _PlanError(f"{home}: the constants module's folder does not exist")
-                plan.created.append(home)
-                plan.originals[home] = ""
+                if os.path.lexists(path):
+                    raise _PlanError(f"{path}: cannot read the constants module")
+                if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+                    raise _PlanError(f"{path}: the constants module's folder does not exist")
+                plan.created.append(path)
+                plan.originals[path] = ""
                 text = CONSTANTS_DOCSTRING
             else:
-                plan.originals[home] = existing
+                plan.originals[path] = existing
                 text = existing if existing.endswith("\n") or not existing else existing + "\n"
-            text += "\n" + "".join(f"{name} = {value}  # {role}\n" for name, (value, role) in constants.items())
-            plan.texts[home] = text
-            plan.homes.append(home)
-            plan.encodings.setdefault(home, "utf-8")
+            text += "\n" + "".join(lines.values())
+            plan.texts[path] = text
+            plan.homes.append(path)
+            plan.encodings.setdefault(path, "utf-8")
         for path, text in plan.texts.items():
             cst.parse_module(text)
             compile(text, path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
-    except (_PlanError, cst.ParserSyntaxError, SyntaxError, ValueError) as error:
+    except (_PlanError, edits.EditError, cst.ParserSyntaxError, SyntaxError, ValueError) as error:
         plan.errors.append(f"GL004 project fix dropped (nothing written): {error}")
         _drop(plan)
     except Exception as error:  # noqa: BLE001 - e.g. RecursionError: the per-file fixes still apply
@@ -141,6 +151,42 @@ def plan_project_fixes(run: object, settings: Settings, unsafe: bool) -> Project
         )
         _drop(plan)
     return plan
+
+
+def _spelling(group: Group) -> str:
+    """The literal as most places write it (``1e-3`` or ``0.001``: the same value and type)."""
+    spellings = Counter(place.fact["t"] for place in group.places)
+    return sorted(spellings.items(), key=lambda item: (-item[1], item[0]))[0][0]
+
+
+def _without_clashes(groups: list[Group], text_of, plan: ProjectFixPlan) -> list[Group]:  # type: ignore[no-untyped-def]
+    """Drop (with a warning) a group whose name is already used in a file it would edit for
+    something else: importing or defining it there would change what the name means."""
+    kept = []
+    for group in groups:
+        if group.named and group.local:
+            kept.append(group)
+            continue
+        pattern = re.compile(rf"\b{re.escape(group.constant)}\b")
+        clash = None
+        for path in sorted({place.path for place in group.places}):
+            if any(p.fact["k"] == "const" and p.fact.get("id") == group.constant for p in group.places if p.path == path):
+                continue  # the constant itself, re-declared here
+            text = text_of(path)
+            if text is None:
+                continue
+            for match in pattern.finditer(text):
+                line = text[text.rfind("\n", 0, match.start()) + 1:text.find("\n", match.end())]
+                if not (group.module and re.search(rf"^\s*from\s+{re.escape(group.module)}\s+import\b", line)):
+                    clash = path
+                    break
+            if clash:
+                break
+        if clash:
+            plan.errors.append(f"GL004: `{group.constant}` not applied: the name is already used in {clash}")
+        else:
+            kept.append(group)
+    return kept
 
 
 def _drop(plan: ProjectFixPlan) -> None:
@@ -171,7 +217,12 @@ def write_plan(plan: ProjectFixPlan) -> None:
                     continue
                 mode = os.stat(target).st_mode & 0o7777
                 backup = stage(target, read_source_bytes(target), mode)
-                staged.append((target, stage(target, data, mode), backup))
+                try:
+                    temporary = stage(target, data, mode)
+                except BaseException:
+                    discard(backup)  # not yet in ``staged``: the finally below would miss it
+                    raise
+                staged.append((target, temporary, backup))
         except (OSError, UnreadableSource) as error:
             reason = error.strerror if isinstance(error, OSError) and error.strerror else error
             raise PlanWriteError(f"{path}: cannot stage the fix: {reason}") from None
@@ -219,77 +270,3 @@ def _read(path: str, plan: ProjectFixPlan) -> str | None:
         return None
     plan.encodings.setdefault(path, source.encoding)
     return source.text
-
-
-def _module_constants(text: str) -> dict[str, float]:
-    """Module-level ``NAME = number`` bindings of a constants module."""
-    found: dict[str, float] = {}
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return found
-    for node in tree.body:
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            value = node.value
-            sign = 1.0
-            if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
-                sign, value = -1.0, value.operand
-            for target in targets:
-                if isinstance(target, ast.Name):
-                    number = value.value if isinstance(value, ast.Constant) else None
-                    found[target.id] = (
-                        sign * float(number)
-                        if isinstance(number, (int, float)) and not isinstance(number, bool)
-                        else float("nan")
-                    )
-    return found
-
-
-class _Rewriter(cst.CSTTransformer):
-    def __init__(self, replacements: dict[int, cst.CSTNode | cst.RemovalSentinel]) -> None:
-        super().__init__()
-        self.replacements = replacements
-
-    def on_leave(self, original_node, updated_node):  # type: ignore[no-untyped-def, override]
-        return self.replacements.get(id(original_node), updated_node)
-
-
-_LITERALS = (cst.Integer, cst.Float, cst.UnaryOperation)
-
-
-def _rewrite(path: str, text: str, items: list[tuple[Group, dict]]) -> str:  # type: ignore[type-arg]
-    """Replace the places of one file with constant names and add the imports."""
-    module = cst.parse_module(text)
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    wanted = {(fact["l"], fact["c"], fact["el"], fact["ec"]): (group, fact) for group, fact in items}
-    replacements: dict[int, cst.CSTNode | cst.RemovalSentinel] = {}
-    found: set[tuple[int, int, int, int]] = set()
-    statements: dict[int, cst.SimpleStatementLine] = {}
-    for node, span in positions.items():
-        if isinstance(node, cst.SimpleStatementLine):
-            statements.setdefault(span.start.line, node)
-    imports: list[tuple[str, str]] = []
-    for node, span in positions.items():
-        if not isinstance(node, _LITERALS):
-            continue
-        key = (span.start.line, span.start.column + 1, span.end.line, span.end.column + 1)
-        if key not in wanted or key in found:
-            continue
-        group, fact = wanted[key]
-        found.add(key)
-        imports.append((group.module, group.constant))
-        statement = statements.get(fact["s"])
-        at_top = statement is not None and any(statement is top for top in module.body)
-        if fact["k"] == "const" and fact.get("id") == group.constant and at_top:
-            replacements[id(statement)] = cst.RemoveFromParent()  # the import binds the name
-        else:
-            replacements[id(node)] = cst.Name(group.constant)
-    missing = set(wanted) - found
-    if missing:
-        raise _PlanError(f"{path}: cannot find the literal at line {min(missing)[0]}")
-    fixed = module.visit(_Rewriter(replacements))
-    context = CodemodContext()
-    for module_name, name in dict.fromkeys(imports):
-        AddImportsVisitor.add_needed_import(context, module_name, name)
-    return AddImportsVisitor(context).transform_module(fixed).code

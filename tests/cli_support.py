@@ -22,7 +22,15 @@ FIXTURES = ROOT / "fixtures"
 
 # A finding with a safe fix, one without a fix, and clean code.
 FIXABLE = "import torch\n\nnorms = torch._foreach_norm(grads, 2.0)\n"
+# FIXABLE fixed in a project that declares gradlint-runtime (``Project.declare_runtime``)...
 FIXABLE_FIXED = "import torch\nimport gradlint_runtime\n\nnorms = gradlint_runtime.foreach_norm(grads, 2.0)\n"
+# ... and in one that does not: the torch-only form.
+FIXABLE_FIXED_TORCH_ONLY = (
+    "import torch\n\nnorms = (torch._foreach_norm(grads, 2.0) if hasattr(torch, \"_foreach_norm\") "
+    "else [torch.linalg.vector_norm(t, 2.0) for t in grads])\n"
+)
+RUNTIME_PYPROJECT = '[project]\nname = "demo"\nversion = "0"\ndependencies = ["gradlint-runtime"]\n\n[tool.gradlint]\n'
+
 UNFIXABLE = "import torch\n\nstate = torch._C._get_tracing_state()\n"
 CLEAN = "import torch\n\nnorm = torch.linalg.vector_norm(x)\n"
 
@@ -66,6 +74,10 @@ class Project:
         else:
             path.write_text(content, encoding="utf-8", newline="")
         return path
+
+    def declare_runtime(self) -> Path:
+        """A pyproject that depends on gradlint-runtime: fixes may then import it."""
+        return self.write("pyproject.toml", RUNTIME_PYPROJECT)
 
     def config(self, body: str) -> Path:
         return self.write("pyproject.toml", "[tool.gradlint]\n" + body)

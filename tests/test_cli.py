@@ -135,6 +135,7 @@ def test_stdin_clean(project: Project) -> None:
 
 
 def test_stdin_fix_prints_fixed_code_and_reports_on_stderr(project: Project) -> None:
+    project.declare_runtime()
     result = run_cli("check", "--fix", "-", "--stdin-filename", "x.py", input=FIXABLE)
     assert result.stdout == FIXABLE_FIXED
     assert "1 fixed, 0 remaining" in result.stderr

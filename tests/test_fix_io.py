@@ -15,6 +15,12 @@ from gradlint.source import write_atomically
 from cli_support import CLEAN, FIXABLE, FIXABLE_FIXED, UNFIXABLE, Project, finding_lines, run_cli
 
 
+
+@pytest.fixture(autouse=True)
+def _runtime_declared(project: Project) -> None:
+    """These tests use the runtime forms of the fixes: the project declares the runtime."""
+    project.declare_runtime()
+
 def test_fix_writes_and_is_idempotent(project: Project) -> None:
     path = project.write("a.py", FIXABLE)
     project.write("b.py", UNFIXABLE)
@@ -77,7 +83,7 @@ def test_fix_is_atomic_temp_file_and_rename(project: Project, monkeypatch: pytes
     assert os.path.basename(temporary).startswith(".gradlint-")
     assert target.endswith("a.py")
     assert path.stat().st_ino != inode
-    assert sorted(os.listdir(project.root)) == ["a.py"]
+    assert sorted(os.listdir(project.root)) == ["a.py", "pyproject.toml"]
 
 
 def test_failed_write_keeps_the_original_and_leaves_no_temp_file(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,7 +96,7 @@ def test_failed_write_keeps_the_original_and_leaves_no_temp_file(project: Projec
     with pytest.raises(OSError):
         write_atomically(str(path), b"broken")
     assert path.read_text() == FIXABLE
-    assert sorted(os.listdir(project.root)) == ["a.py"]
+    assert sorted(os.listdir(project.root)) == ["a.py", "pyproject.toml"]
 
 
 def test_crlf_line_endings_are_kept(project: Project) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_support import FIXTURES, ROOT, run_cli
+from cli_support import RUNTIME_PYPROJECT, FIXTURES, ROOT, run_cli
 
 _MARKER = re.compile(r"#\s*expect:\s*(?P<codes>GL\d{3}(?:\s*,\s*GL\d{3})*)")
 FIX_PAIRS = FIXTURES / "fixes"
@@ -80,6 +80,8 @@ def test_fix_pair(source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     # The name decides nothing for GL002, but keep the file's own stem for readable output.
     target = tmp_path / source.name.replace(".in.py", ".py")
     shutil.copyfile(source, target)
+    # The pairs show the runtime forms of the fixes: the project declares the runtime.
+    (tmp_path / "pyproject.toml").write_text(RUNTIME_PYPROJECT, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     before = run_cli("check", "--no-cache", "--format", "json", target.name)
     assert before.code == 1, "a fix pair must start with findings"

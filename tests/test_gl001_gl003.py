@@ -95,4 +95,4 @@ def test_gl003_fix_imports_the_configured_runtime_module() -> None:
     info = describe_file("example.py")
     code = "import torch\ndef f(model: torch.nn.Module, device='cuda'):\n    return model.to(device)\n"
     fixed, _, _ = engine.fix_text(code, info, unsafe=True)
-    assert "device = myproj.rt.infer_device(model)" in fixed and "device=None" in fixed
+    assert "device = myproj.rt.infer_device(model, 'cuda')" in fixed and "device=None" in fixed

@@ -53,6 +53,7 @@ def test_findings_in_cells(project: Project) -> None:
 
 
 def test_fix_rewrites_cells_and_keeps_formatting(project: Project) -> None:
+    project.declare_runtime()
     _write(project, "train.ipynb", NOTEBOOK)
     result = run_cli("check", "-n", "--fix", ".")
     assert result.code == 1, result.stdout + result.stderr  # two findings without a fix remain

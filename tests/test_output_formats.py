@@ -14,15 +14,19 @@ import pytest
 
 from cli_support import CLEAN, FIXABLE, ROOT, UNFIXABLE, Project, finding_lines, run_cli, run_subprocess
 
-# GL001's fix is unsafe: `[*]` only with --unsafe-fixes.
+# GL001's fix is unsafe: `[*]` only with --unsafe-fixes. (math.hypot: self-contained, offered
+# in a project that does not declare the runtime, as this one.)
 UNSAFE = (
-    "import torch\n\n\ndef grad_norm(model):\n"
-    "    return sum(p.grad.pow(2).sum() for p in model.parameters()).sqrt()\n"
+    "import math\n\n\ndef combined(host, seed):\n"
+    "    a = host.grad.norm().item()\n"
+    "    b = seed.grad.norm().item()\n"
+    "    return math.sqrt(a * a + b * b)\n"
 )
 
 
 @pytest.fixture
 def mixed(project: Project) -> Project:
+    project.declare_runtime()
     project.write("a.py", FIXABLE)
     project.write("b.py", UNFIXABLE)
     return project

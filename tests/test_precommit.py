@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_support import FIXABLE, FIXABLE_FIXED, ROOT, UNFIXABLE
+from cli_support import FIXABLE, FIXABLE_FIXED_TORCH_ONLY, ROOT, UNFIXABLE
 
 yaml = pytest.importorskip("yaml")
 
@@ -76,9 +76,12 @@ def test_pre_commit_try_repo(tmp_path: Path) -> None:
     (target / "pyproject.toml").write_text('[tool.gradlint]\nextend-exclude = ["generated/"]\n')
     (target / "generated").mkdir()
     (target / "generated" / "out.py").write_text(FIXABLE)
-    # The same tuning constant in two files: seen together only when one process gets both.
-    (target / "opt_a.py").write_text("def a(x, clip_coef=0.2):\n    return x * clip_coef\n")
-    (target / "opt_b.py").write_text("def b(x, clip_coef=0.2):\n    return x * clip_coef\n")
+    # The same tuning constant in two modules of one package: seen together only when one
+    # process gets both (GL004 compares within a package; scripts share nothing).
+    (target / "opt").mkdir()
+    (target / "opt" / "__init__.py").write_text("")
+    (target / "opt" / "opt_a.py").write_text("def a(x, clip_coef=0.2):\n    return x * clip_coef\n")
+    (target / "opt" / "opt_b.py").write_text("def b(x, clip_coef=0.2):\n    return x * clip_coef\n")
     _git("init", "-q", cwd=target)
     _git("add", "-A", cwd=target)
     _git("commit", "-q", "-m", "target", cwd=target)
@@ -111,16 +114,16 @@ def test_pre_commit_try_repo(tmp_path: Path) -> None:
     assert result.returncode == 1, output
     assert " --> fixable.py:3:9" in output
     assert " --> unfixable.py:3:9" in output
-    assert " --> opt_a.py:1:20" in output and " --> opt_b.py:1:20" in output
+    assert " --> opt/opt_a.py:1:20" in output and " --> opt/opt_b.py:1:20" in output
     assert "notes.txt" not in output
     assert "generated/out.py" not in output
     assert "files were modified by this hook" in output
-    assert (target / "fixable.py").read_text() == FIXABLE_FIXED
+    assert (target / "fixable.py").read_text() == FIXABLE_FIXED_TORCH_ONLY  # the project does not declare the runtime
     assert (target / "unfixable.py").read_text() == UNFIXABLE
     assert (target / "generated" / "out.py").read_text() == FIXABLE
 
     # A commit with no Python file skips both hooks: "no files" is not an error.
-    for name in ("unfixable.py", "fixable.py", "opt_a.py", "opt_b.py", "generated/out.py"):
+    for name in ("unfixable.py", "fixable.py", "opt/opt_a.py", "opt/opt_b.py", "opt/__init__.py", "generated/out.py"):
         (target / name).unlink()
     _git("add", "-A", cwd=target)
     _git("commit", "-q", "-m", "only notes", cwd=target)

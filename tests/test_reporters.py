@@ -24,6 +24,7 @@ def _sarif_schema() -> dict[str, Any]:
 
 @pytest.fixture
 def mixed(project: Project) -> Project:
+    project.declare_runtime()
     project.write("a.py", FIXABLE)
     project.write("pkg/b,c.py", UNFIXABLE)  # a comma must be escaped in GitHub properties
     project.write("z_broken.py", "def f(:\n")

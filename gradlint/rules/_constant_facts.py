@@ -1,17 +1,24 @@
 """GL004's per-file phase: find numeric literals in a tuning role, with the stdlib ``ast``.
 
-Facts are collected with ``ast`` rather than libcst: a file only needs a literal's value, its
-place and the names around it, and ``ast`` parses about ten times faster than libcst (see
-shared/research/perf-facts.md). libcst is used only by the project-wide fix, on the files it
-rewrites.
+Facts come from the ``ast`` tree the engine already parsed (libcst is used only by the
+project-wide fix, on the files it rewrites). One walk over the statements; expressions are
+walked only where a line mentions a role word or compares with a number.
 
 A fact is a small JSON object (cacheable per file):
 
-``v`` value key (``repr(float)``), ``t`` literal text, ``r`` role ("vanishing penalty"),
-``h`` name hint ("vanishing_health_penalty"), ``k`` kind (operand, compare, default, assign,
-const), ``l``/``c``/``el``/``ec`` 1-based start and end, ``s`` first line of the statement,
-``q`` suppressed by ``# noqa``, ``m`` for parameter defaults in methods:
-``[class, [bases], method, parameter]``, ``id`` the name a module constant is bound to.
+``v`` value key: ``repr`` of the typed value (``4`` and ``4.0`` differ), ``t`` the literal's
+exact text, ``r`` role ("vanishing threshold", "epsilon"), ``h`` name hint with its context
+("layer_norm_eps" for ``LayerNorm(d, eps=1e-6)``), ``w`` the bare name ("eps"), ``k`` kind
+(operand, compare, default, kwarg, assign, const), ``l``/``c``/``el``/``ec`` 1-based start
+and end, ``s`` first line of the statement, ``q`` suppressed by ``# noqa``, ``m`` for
+parameter defaults in methods: ``[class, [bases], method, parameter]``, ``id`` the name a
+module constant is bound to.
+
+What is left out here, because it is configuration rather than logic: argument-parser and
+``dict(...)`` keyword arguments, fields of dataclass/attrs/config classes and the
+constructor defaults of config classes, defaults of methods of a class that wraps an
+imported concrete class (they restate that class's defaults), anything in a definition
+marked ``# Copied from``, tolerances of assertions, and version comparisons.
 """
 
 from __future__ import annotations
@@ -29,34 +36,77 @@ CODE = "GL004"
 
 # Name tokens that give a literal a tuning role, mapped to the canonical role word.
 ROLE_WORDS: dict[str, str] = {
-    "penalty": "penalty", "penalties": "penalty", "penalize": "penalty",
-    "ratio": "ratio", "ratios": "ratio",
-    "weight": "weight", "weights": "weight",
-    "coef": "coefficient", "coeff": "coefficient", "coefficient": "coefficient",
-    "coefficients": "coefficient", "coefs": "coefficient",
+    "penalty": "penalty", "penalties": "penalty",
     "threshold": "threshold", "thresholds": "threshold", "thresh": "threshold",
     "eps": "epsilon", "epsilon": "epsilon",
     "clip": "clip", "clipping": "clip",
-    "scale": "scale", "scales": "scale", "scaling": "scale",
     "margin": "margin", "margins": "margin",
+    "coef": "coefficient", "coeff": "coefficient", "coefficient": "coefficient",
+    "coefs": "coefficient", "coeffs": "coefficient", "coefficients": "coefficient",
+    "tol": "tolerance", "tolerance": "tolerance", "atol": "absolute tolerance",
+    "rtol": "relative tolerance",
+    "weight": "weight", "weights": "weight",
     "factor": "factor",
 }
-# Quantities a threshold is compared against; ``norm``/``grad`` ones get a direction.
+# Role words that say too little alone: ``weight=0.5`` is any weight; ``kl_weight`` is one.
+_NEEDS_QUALIFIER = frozenset({"weight", "weights", "factor"})
+# Role words that name a tuning value only as a float (``expansion_factor=4`` is a width).
+_FLOAT_ONLY = frozenset({"factor"})
+# Tokens that make a name a count, a size or a switch, not a tuning value
+# (``default_clip_size``, ``eps_steps``, ``threshold_epochs``).
+_NOT_TUNING = frozenset({
+    "size", "sizes", "len", "length", "dim", "dims", "num", "count", "steps", "step",
+    "iters", "iter", "iterations", "id", "idx", "index", "frames", "epochs", "epoch",
+    "batch", "tokens", "width", "height", "depth", "layers", "heads", "channels", "seed",
+    "version", "mode", "type", "interval", "every", "period", "samples", "init",
+})
+# Words that make a module constant a tuning value even without a role word.
+_TUNING_WORDS = frozenset({
+    "scale", "factor", "ratio", "growth", "decay", "momentum", "temperature", "lr", "alpha",
+    "beta", "gamma", "smoothing", "dropout",
+})
+# Quantities a threshold is compared against; a norm's threshold gets a direction.
 _NORM_WORDS = frozenset({"norm", "norms", "grad", "grads", "gradient", "gradients"})
 # Targets whose decrease is a penalty even when the operand's name says nothing.
 _SCORE_WORDS = frozenset({"health", "score", "reward", "quality", "confidence"})
+# Words of a penalty's operand that name the measure, not the penalty (``vanishing_ratio``).
+_RATIO_WORDS = frozenset({"ratio", "ratios", "fraction", "share", "rate", "count"})
 # Name tokens that do not say what a number is for.
-_NOT_QUALIFIERS = frozenset({"default", "base", "init", "initial", "my", "the", "value", "val"})
+_NOT_QUALIFIERS = frozenset({"default", "base", "my", "the", "value", "val", "self"})
 # Values that are structure, not tuning: never reported.
-_STRUCTURAL = frozenset({0.0, 1.0, -1.0, 2.0, -2.0})
-_PERCENT = 100.0
+_STRUCTURAL = frozenset({0.0, 1.0, -1.0})
+_ARITHMETIC = frozenset({0.0, 1.0, -1.0, 2.0, -2.0})
+_PERCENT = frozenset({100.0, 0.01})
 _HALF = 0.5
+# Calls whose keyword arguments are configuration or checks, not logic.
+_CONFIG_CALLS = frozenset({
+    "add_argument", "add_option", "option", "argument", "dict", "Field", "field",
+    "set_defaults", "attrib", "ib", "update", "format", "pformat", "pprint",
+})
+# Calls named by their argument.
+_WRAPPERS = frozenset({"abs", "float", "int", "round"})
+# Calls whose value is noise, not a measured quantity (``random.random() > 0.5``).
+_RANDOM = frozenset({"random", "rand", "uniform", "random_sample"})
+_CHECK_CALL = re.compile(r"close|assert|equal", re.IGNORECASE)
+# Classes whose fields are configuration.
+_CONFIG_CLASS = re.compile(r"(Config|Configs|Cfg|Args|Arguments|Params|Settings|Options|HParams|Hparams)$")
+_CONFIG_BASES = re.compile(r"(Config|Cfg|Args|Arguments|Params|Settings|BaseModel|NamedTuple|TypedDict|Schema)$")
+_CONFIG_DECORATOR = re.compile(r"dataclass|(^|\.)(s|define|frozen|attrs)$|pydantic")
+# Imported bases that a subclass does not restate: their defaults are not concrete.
+_ABSTRACT_BASES = frozenset({
+    "Module", "Optimizer", "LRScheduler", "_LRScheduler", "Dataset", "IterableDataset",
+    "Function", "ABC", "Generic", "Protocol", "Enum", "IntEnum", "Exception", "object",
+    "Registrable", "FromParams", "Callback", "LightningModule", "Sampler", "Metric",
+})
 
 TEXT_TRIGGER = re.compile(
-    r"penalt|thresh|coef|clip|margin|eps|ratio|weight|scal|factor|norm|grad", re.IGNORECASE
+    r"penalt|thresh|coef|clip|margin|eps|tol|weight|factor|norm|grad|ratio|health|score|reward"
+    r"|[<>]=?\s*-?\.?\d",
+    re.IGNORECASE,
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+_COPIED = re.compile(r"#\s*copied from", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=8)
@@ -65,43 +115,58 @@ def _lower_case(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern.lower())
 
 
+@functools.lru_cache(maxsize=4096)
+def _tokens(name: str) -> tuple[str, ...]:
+    return tuple(part.lower() for part in _CAMEL.sub("_", name).split("_") if part)
+
+
 def name_tokens(name: str) -> list[str]:
     """``_vanishingRatio`` -> ``["vanishing", "ratio"]``."""
-    return [part.lower() for part in _CAMEL.sub("_", name).split("_") if part]
+    return list(_tokens(name))
 
 
-def role_of(tokens: list[str], words: dict[str, str]) -> str | None:
-    """The canonical role of a name's tokens, or ``None`` when no token names a role.
+def role_of(tokens: Iterable[str], words: dict[str, str]) -> str | None:
+    """The canonical role of a name's tokens, or ``None`` when no token names a tuning role.
 
-    A bare role word (``eps``, ``threshold``, ``scale``) says what kind of number it is but
-    not what it is for: two bare ``eps=1e-6`` defaults of unrelated functions are not one
-    constant. A role needs a second word (``layer_norm_eps``, ``vanishing_threshold``, ``clip_coef``).
+    ``eps``, ``threshold`` and ``margin`` alone are roles (the value recurring in one
+    package is what makes it a constant); ``weight`` needs a qualifier (``kl_weight``);
+    counts and sizes (``clip_size``, ``eps_steps``) are not tuning values.
     """
-    if not any(token in words for token in tokens):
+    tokens = [token for token in tokens if token not in _NOT_QUALIFIERS]
+    roles = [token for token in tokens if token in words]
+    if not roles or any(token in _NOT_TUNING for token in tokens):
         return None
-    if sum(token not in _NOT_QUALIFIERS for token in tokens) < 2:
+    if len(tokens) < 2 and roles[0] in _NEEDS_QUALIFIER:
         return None
     return " ".join(words.get(token, token) for token in tokens)
 
 
-def _number(node: ast.AST) -> tuple[float, str] | None:
-    """(value, key) of a numeric literal, ``-literal`` included; bools are not numbers."""
-    sign = 1.0
+def number(node: ast.AST) -> tuple[float, str] | None:
+    """(value, typed key) of a numeric literal, ``-literal`` included; bools are not numbers.
+    The key keeps the type: ``4`` -> ``"4"``, ``4.`` and ``4.0`` -> ``"4.0"``."""
+    negative = False
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        sign = -1.0 if isinstance(node.op, ast.USub) else 1.0
+        negative = isinstance(node.op, ast.USub)
         node = node.operand
     if not isinstance(node, ast.Constant):
         return None
     value = node.value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
+    if negative:
+        value = -value
     try:
-        number = sign * float(value)
+        as_float = float(value)
     except OverflowError:
         return None
-    if number != number or number in _STRUCTURAL:  # NaN, or structure
+    if as_float != as_float or as_float in (float("inf"), float("-inf")):
         return None
-    return number, repr(number)
+    return as_float, repr(value)
+
+
+def _plain(node: ast.AST) -> ast.AST:
+    """The literal under a sign."""
+    return node.operand if isinstance(node, ast.UnaryOp) else node  # type: ignore[attr-defined]
 
 
 def _last_name(node: ast.AST) -> str | None:
@@ -110,7 +175,7 @@ def _last_name(node: ast.AST) -> str | None:
         if isinstance(node, ast.Name):
             return node.id
         if isinstance(node, ast.Attribute):
-            if node.attr in ("item", "float", "detach", "cpu", "data"):
+            if node.attr in ("item", "float", "detach", "cpu", "data", "loc", "iloc", "values", "T"):
                 node = node.value
                 continue
             return node.attr
@@ -118,6 +183,9 @@ def _last_name(node: ast.AST) -> str | None:
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr in ("item", "float", "detach", "cpu"):
                 node = func.value
+                continue
+            if isinstance(func, ast.Name) and func.id in _WRAPPERS and node.args:
+                node = node.args[0]  # ``abs(sin_angle)`` is named by ``sin_angle``
                 continue
             node = func
             continue
@@ -129,23 +197,51 @@ def _last_name(node: ast.AST) -> str | None:
 
 def _leaves(node: ast.AST, op: type) -> Iterable[ast.AST]:
     """Operands of a chain of the same operator (``a * b * c``)."""
-    if isinstance(node, ast.BinOp) and isinstance(node.op, op):
-        yield from _leaves(node.left, op)
-        yield from _leaves(node.right, op)
-    else:
-        yield node
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.BinOp) and isinstance(current.op, op):
+            stack.append(current.right)
+            stack.append(current.left)
+        else:
+            yield current
+
+
+def _dotted(node: ast.AST) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Call):
+        return _dotted(node.func)
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+class _Class:
+    __slots__ = ("name", "bases", "config", "wraps")
+
+    def __init__(self, name: str, bases: list[str], config: bool, wraps: bool) -> None:
+        self.name, self.bases, self.config, self.wraps = name, bases, config, wraps
 
 
 class _Collector:
     """One pass over a module's statements, yielding facts."""
 
-    def __init__(self, source: str, words: dict[str, str], trigger: re.Pattern[str]) -> None:
+    def __init__(self, source: str, words: dict[str, str], trigger: re.Pattern[str], package: str | None) -> None:
         self.source = source
         self.words = words
+        self.package = package
         self.lines: list[str] | None = None
         self.facts: list[dict[str, Any]] = []
         self.statement = 1
         self._handled: set[int] = set()
+        self.external: set[str] = set()  # names imported from outside the package
+        self.copied: list[int] = []  # lines with a ``# Copied from`` marker
+        if "opied" in source:
+            self.copied = [source.count("\n", 0, m.start()) + 1 for m in _COPIED.finditer(source)]
         # Lines that mention a role or norm word: only expressions touching them are walked.
         self.hot: list[int] = []
         lower = source.lower()
@@ -168,6 +264,13 @@ class _Collector:
         index = bisect.bisect_left(self.hot, first)
         return index < len(self.hot) and self.hot[index] <= (node.end_lineno or first)  # type: ignore[attr-defined]
 
+    def is_copied(self, node: ast.stmt) -> bool:
+        if not self.copied:
+            return False
+        first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        index = bisect.bisect_left(self.copied, first - 2)
+        return index < len(self.copied) and self.copied[index] < first
+
     # -- places ---------------------------------------------------------------------------
 
     def _column(self, line: int, offset: int) -> int:
@@ -184,8 +287,8 @@ class _Collector:
             return key
         return self.lines[line - 1][column - 1:end_column - 1] or key
 
-    def add(self, node: ast.AST, kind: str, role: str, hint: list[str], **extra: Any) -> None:
-        found = _number(node)
+    def add(self, node: ast.AST, kind: str, role: str, hint: Iterable[str], word: str, **extra: Any) -> None:
+        found = number(node)
         if found is None:
             return
         _, key = found
@@ -197,6 +300,7 @@ class _Collector:
             "t": self._text(line, column, end_line, end_column, key),
             "r": role,
             "h": "_".join(hint),
+            "w": word,
             "k": kind,
             "l": line,
             "c": column,
@@ -208,30 +312,53 @@ class _Collector:
         fact.update(extra)
         self.facts.append(fact)
 
+    def named_value(self, node: ast.AST, kind: str, name: str, context: str | None, **extra: Any) -> None:
+        """A literal bound to a name (default, keyword, assignment) in a tuning role."""
+        found = number(node)
+        if found is None:
+            return
+        tokens = _tokens(name)
+        role = role_of(tokens, self.words)
+        if role is None:
+            return
+        if found[0] in _STRUCTURAL and not (found[0] == -1.0 and "threshold" in role and found[1] == "-1.0"):
+            return
+        if isinstance(_plain(node).value, int) and _FLOAT_ONLY.intersection(tokens):  # type: ignore[union-attr]
+            return
+        hint = list(tokens)
+        if context and len([t for t in tokens if t not in _NOT_QUALIFIERS]) < 2:
+            hint = [*_tokens(context), *tokens]  # ``LayerNorm(eps=...)`` -> layer_norm_eps
+        self.add(node, kind, role, hint, name, **extra)
+
     # -- statements -----------------------------------------------------------------------
 
-    def body(self, statements: list[ast.stmt], scope: str, klass: tuple[str, list[str]] | None) -> None:
+    def body(self, statements: list[ast.stmt], scope: str, klass: _Class | None, function: str | None) -> None:
         for statement in statements:
             self.statement = statement.lineno
-            self.stmt(statement, scope, klass)
+            self.stmt(statement, scope, klass, function)
 
-    def stmt(self, node: ast.stmt, scope: str, klass: tuple[str, list[str]] | None) -> None:
+    def stmt(self, node: ast.stmt, scope: str, klass: _Class | None, function: str | None) -> None:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            self.defaults(node, klass if scope == "class" else None)
-            for decorator in node.decorator_list:
-                self.expr(decorator)
-            self.body(node.body, "function", None)
+            if self.is_copied(node):
+                return
+            if not (klass is not None and scope == "class" and (klass.config or klass.wraps)):
+                self.defaults(node, klass if scope == "class" else None)
+            self.body(node.body, "function", None, node.name)
             return
         if isinstance(node, ast.ClassDef):
-            bases = [name for name in (_last_name(base) for base in node.bases) if name]
-            for base in node.bases:
-                self.expr(base)
-            self.body(node.body, "class", (node.name, bases))
+            if not self.is_copied(node):
+                self.klass(node)
             return
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            self.imports(node)
+            return
+        if isinstance(node, ast.Assert):
+            return  # tolerances of checks
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if node.value is not None and len(targets) == 1:
-                self.assignment(targets[0], node.value, scope)
+            if node.value is not None and len(targets) == 1 and number(node.value) is not None:
+                self.assignment(targets[0], node.value, scope, klass)
+                return
         elif isinstance(node, ast.AugAssign):
             self.augmented(node)
         for field in node._fields:
@@ -239,49 +366,82 @@ class _Collector:
             if isinstance(value, list):
                 if value and isinstance(value[0], ast.stmt):
                     line = self.statement
-                    self.body(value, scope, klass)
+                    self.body(value, scope, klass, function)
                     self.statement = line
                 else:
                     for item in value:
-                        if isinstance(item, ast.excepthandler):
-                            self.body(item.body, scope, klass)
-                        elif isinstance(item, ast.match_case):
-                            self.body(item.body, scope, klass)
+                        if isinstance(item, (ast.excepthandler, ast.match_case)):
+                            line = self.statement
+                            self.body(item.body, scope, klass, function)
+                            self.statement = line
                         elif isinstance(item, ast.AST):
-                            self.expr(item)
+                            self.expr(item, function)
             elif isinstance(value, ast.AST):
-                self.expr(value)
+                self.expr(value, function)
 
-    def defaults(self, node: ast.FunctionDef | ast.AsyncFunctionDef, klass: tuple[str, list[str]] | None) -> None:
+    def imports(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] != self.package:
+                    self.external.add((alias.asname or alias.name).split(".")[0])
+        elif not node.level and (node.module or "").split(".")[0] != self.package:
+            self.external.update(alias.asname or alias.name for alias in node.names)
+
+    def klass(self, node: ast.ClassDef) -> None:
+        bases = [name for name in (_last_name(base) for base in node.bases) if name]
+        decorators = [_dotted(d) or "" for d in node.decorator_list]
+        config = bool(
+            _CONFIG_CLASS.search(node.name)
+            or any(_CONFIG_BASES.search(base) for base in bases)
+            or any(_CONFIG_DECORATOR.search(d) for d in decorators)
+        )
+        wraps = False
+        for base in node.bases:
+            dotted = _dotted(base)
+            if dotted and dotted.split(".")[0] in self.external and dotted.split(".")[-1] not in _ABSTRACT_BASES:
+                wraps = True  # ``class AdamOptimizer(torch.optim.Adam)`` restates Adam's defaults
+        self.body(node.body, "class", _Class(node.name, bases, config, wraps), None)
+
+    def defaults(self, node: ast.FunctionDef | ast.AsyncFunctionDef, klass: _Class | None) -> None:
         args = node.args
         positional = [*args.posonlyargs, *args.args]
         pairs = list(zip(positional[len(positional) - len(args.defaults):], args.defaults))
         pairs += [(arg, default) for arg, default in zip(args.kwonlyargs, args.kw_defaults) if default is not None]
+        if klass is not None:
+            context = klass.name if node.name in ("__init__", "__new__", "__call__", "forward") else node.name
+        else:
+            context = node.name
         for arg, default in pairs:
-            tokens = name_tokens(arg.arg)
-            role = role_of(tokens, self.words)
-            if role is None or _number(default) is None:
+            self.statement = node.lineno
+            if number(default) is None:
+                self.expr(default, None)  # ``norm_layer=partial(nn.LayerNorm, eps=1e-6)``
                 continue
-            method = [klass[0], klass[1], node.name, arg.arg] if klass else None
-            self.add(default, "default", role, tokens, m=method)
+            method = [klass.name, klass.bases, node.name, arg.arg] if klass else None
+            self.named_value(default, "default", arg.arg, context, m=method)
 
-    def assignment(self, target: ast.expr, value: ast.expr, scope: str) -> None:
-        if _number(value) is None:
-            return
+    def assignment(self, target: ast.expr, value: ast.expr, scope: str, klass: _Class | None) -> None:
         if isinstance(target, ast.Name):
             name = target.id
         elif isinstance(target, ast.Attribute):
             name = target.attr
         else:
             return
-        tokens = name_tokens(name)
-        role = role_of(tokens, self.words)
-        if role is None:
+        if scope == "class" and klass is not None:
+            if klass.config or name.isupper():
+                return  # a config field, or a class constant named once in its class
+        if scope == "module" and isinstance(target, ast.Name) and name.lstrip("_").isupper():
+            found = number(value)
+            if found is None:
+                return
+            # A tuning constant without a role word (``INITIAL_LOG_LOSS_SCALE``) still groups
+            # with its namesakes in other modules; other constants only when named by a role.
+            tokens = _tokens(name)
+            role = role_of(tokens, self.words)
+            if role is None and _TUNING_WORDS & set(tokens) and not _NOT_TUNING & set(tokens):
+                role = " ".join(tokens)
+            self.add(value, "const", role or "", tokens, name, id=name)
             return
-        if scope != "function" and isinstance(target, ast.Name) and name.isupper():
-            self.add(value, "const", role, tokens, id=name)
-        else:
-            self.add(value, "assign", role, tokens)
+        self.named_value(value, "assign", name, None)
 
     def augmented(self, node: ast.AugAssign) -> None:
         """``health -= vanishing_ratio * 0.5``: a penalty named after the operand and target."""
@@ -292,23 +452,24 @@ class _Collector:
         target = _last_name(node.target)
         if target is None:
             return
-        target_tokens = name_tokens(target)
+        target_tokens = list(_tokens(target))
         leaves = list(_leaves(node.value, ast.Mult))
-        literals = [leaf for leaf in leaves if _number(leaf) is not None]
-        names = [name for name in (_last_name(leaf) for leaf in leaves if _number(leaf) is None) if name]
+        literals = [leaf for leaf in leaves if number(leaf) is not None]
+        names = [name for name in (_last_name(leaf) for leaf in leaves if number(leaf) is None) if name]
         if len(literals) != 1 or not names:
             return
-        anchor = next((name for name in names if role_of(name_tokens(name), self.words)), None)
+        anchor = next((name for name in names if role_of(_tokens(name), self.words)), None)
         if anchor is None and not _SCORE_WORDS & set(target_tokens):
             return
-        tokens = name_tokens(anchor or names[0])
-        subject = [token for token in tokens if token not in self.words] or tokens
+        tokens = list(_tokens(anchor or names[0]))
+        subject = [token for token in tokens if token not in self.words and token not in _RATIO_WORDS] or tokens
         self._handled.add(id(literals[0]))
-        self.add(literals[0], "operand", " ".join([*subject, "penalty"]), [*subject, *target_tokens, "penalty"])
+        word = "_".join(subject)
+        self.add(literals[0], "operand", " ".join([*subject, "penalty"]), [*subject, *target_tokens, "penalty"], word)
 
     # -- expressions ----------------------------------------------------------------------
 
-    def expr(self, root: ast.AST) -> None:
+    def expr(self, root: ast.AST, function: str | None) -> None:
         if not self.is_hot(root):
             return
         for node in ast.walk(root):
@@ -316,24 +477,36 @@ class _Collector:
                 self.binop(node)
             elif isinstance(node, ast.Compare):
                 self.compare(node)
+            elif isinstance(node, ast.Call) and node.keywords:
+                self.keywords(node)
+
+    def keywords(self, node: ast.Call) -> None:
+        callee = _last_name(node.func) or ""
+        if callee in _CONFIG_CALLS or _CHECK_CALL.search(callee) or _CONFIG_CLASS.search(callee):
+            return
+        if isinstance(node.func, ast.Name) and node.func.id == "partial" and node.args:
+            callee = _last_name(node.args[0]) or callee  # ``partial(nn.LayerNorm, eps=1e-6)``
+        for keyword in node.keywords:
+            if keyword.arg is not None and number(keyword.value) is not None:
+                self.named_value(keyword.value, "kwarg", keyword.arg, callee)
 
     def binop(self, node: ast.BinOp) -> None:
-        if not isinstance(node.op, (ast.Mult, ast.Div, ast.Add, ast.Sub)):
-            return
+        if not isinstance(node.op, (ast.Mult, ast.Div)):
+            return  # ``0.5 + epsilon`` composes a value, it is not the epsilon
         for literal, other in ((node.left, node.right), (node.right, node.left)):
-            found = _number(literal)
-            if found is None or id(literal) in self._handled:
+            found = number(literal)
+            if found is None or id(literal) in self._handled or found[0] in _ARITHMETIC:
                 continue
             value = found[0]
-            if isinstance(node.op, (ast.Mult, ast.Div)) and value in (_PERCENT, _HALF):
+            if isinstance(node.op, (ast.Mult, ast.Div)) and (value in _PERCENT or value == _HALF):
                 continue  # a percentage, or a half
             name = _last_name(other)
             if name is None:
                 continue
-            tokens = name_tokens(name)
+            tokens = _tokens(name)
             role = role_of(tokens, self.words)
             if role is not None:
-                self.add(literal, "operand", role, tokens)
+                self.add(literal, "operand", role, tokens, name)
 
     def compare(self, node: ast.Compare) -> None:
         operands = [node.left, *node.comparators]
@@ -341,30 +514,37 @@ class _Collector:
             if not isinstance(op, (ast.Lt, ast.LtE, ast.Gt, ast.GtE)):
                 continue
             left, right = operands[index], operands[index + 1]
-            for literal, other, literal_is_right in ((right, left, True), (left, right, False)):
-                if _number(literal) is None:
+            for literal, other in ((right, left), (left, right)):
+                found = number(literal)
+                if found is None or found[0] in _ARITHMETIC:
+                    continue
+                if not isinstance(other, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
                     continue
                 name = _last_name(other)
-                if name is None:
+                if name is None or len(name) < 2 or name in _RANDOM:
                     continue
-                tokens = name_tokens(name)
-                role = role_of(tokens, self.words)
-                # ``quantity > literal``: the literal bounds the quantity from above.
-                upper = isinstance(op, (ast.Gt, ast.GtE)) == literal_is_right
-                if "norm" in tokens or "norms" in tokens or (role is None and _NORM_WORDS & set(tokens)):
-                    direction = "exploding" if upper else "vanishing"
-                    self.add(literal, "compare", f"{direction} threshold", [direction, "threshold"])
-                elif role is not None:
-                    if not role.endswith("threshold"):
-                        role += " threshold"
-                        tokens = [*tokens, "threshold"]
-                    self.add(literal, "compare", role, tokens)
+                tokens = [t for t in _tokens(name) if t not in _NOT_QUALIFIERS]
+                if not tokens or "version" in tokens or (name.startswith("__") and name.endswith("__")):
+                    continue
+                is_float = "." in found[1] or "e" in found[1]
+                if _NORM_WORDS & set(tokens):
+                    # ``grad_norm < 1e-7`` is a vanishing threshold, ``> 100.0`` an exploding one.
+                    direction = "vanishing" if abs(found[0]) < 1.0 else "exploding"
+                    self.add(literal, "compare", f"{direction} threshold", [direction, "threshold"], name)
+                elif is_float:
+                    role = role_of(tokens, self.words)
+                    words = [self.words.get(t, t) for t in tokens if t not in _NOT_TUNING] or tokens
+                    if role is None or not role.endswith("threshold"):
+                        words = [*words, "threshold"]
+                    hint = [t for t in tokens if t not in ("threshold", "thresh")] + ["threshold"]
+                    self.add(literal, "compare", " ".join(words), hint, name)
 
     def mark_suppressed(self) -> None:
         """Record ``# noqa`` on each fact (tokenizing only files that have facts and a noqa)."""
         if not self.facts or "noqa" not in self.source.lower():
             return
-        assert self.lines is not None
+        if self.lines is None:
+            self.lines = _NEWLINE.split(self.source)
         rows = {row for fact in self.facts for row in (fact["l"], fact["s"])}
         if not any("noqa" in self.lines[row - 1].lower() for row in rows if row <= len(self.lines)):
             return
@@ -379,6 +559,7 @@ def collect(
     trigger: re.Pattern[str] | None = None,
     *,
     tree: ast.Module | None = None,
+    package: str | None = None,
 ) -> list[dict[str, Any]] | None:
     """Facts of one module's source; ``None`` when it does not parse (GL000 reports that)."""
     if tree is None:
@@ -386,9 +567,9 @@ def collect(
             tree = ast.parse(source)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
-    collector = _Collector(source, words or ROLE_WORDS, trigger or TEXT_TRIGGER)
+    collector = _Collector(source, words or ROLE_WORDS, trigger or TEXT_TRIGGER, package)
     try:
-        collector.body(tree.body, "module", None)
+        collector.body(tree.body, "module", None, None)
     except RecursionError:
         return []
     collector.mark_suppressed()

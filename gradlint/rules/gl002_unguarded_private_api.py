@@ -7,7 +7,7 @@ import fnmatch
 import re
 
 from gradlint.fileinfo import FileInfo
-from gradlint.options import RUNTIME_MODULE_OPTION
+from gradlint.options import RUNTIME_AVAILABLE_OPTION, RUNTIME_MODULE_OPTION
 from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, NodeEdit, Option, Rule, Valid
 from gradlint.rules._private_api_table import DOCUMENTED, RUNTIME, public_equivalent
 
@@ -37,13 +37,21 @@ class UnguardedPrivateApi(Rule):
     under `if hasattr(owner, "_name")` (or a name bound from such a test, or
     `"_name" in dir(owner)`, or after `if not hasattr(...): return`); when it is reached
     through `getattr(owner, "_name", default)`; or on the old-version branch of a torch version
-    gate, including the handler of `except ImportError` / `AttributeError` that falls back
-    to the old private name; or in an `if TYPE_CHECKING:` block, which never runs. A guard
-    must name the same owner and attribute; the owner it probes (`torch._C` in
-    `hasattr(torch._C, "_x")`) is part of the guard and not reported.
+    gate: a comparison with `torch.__version__`, a flag computed once from one
+    (`WITH_PT23 = parse(torch.__version__) >= parse("2.3")`) or named after a version
+    (`if not TORCH_2_1:`), a helper such as `is_torch_version("<", "2.2")`, a function
+    decorated for a bounded version range (`@implement_for("torch", None, "2.3")`), the
+    branch where a *public* name is missing (`else:` of `hasattr(torch, "compiler")`,
+    `"compiler" not in dir(torch)`), and the handler of `except ImportError` /
+    `AttributeError` that falls back to the old private name; or in an `if TYPE_CHECKING:`
+    block, which never runs. A guard must name the same owner and attribute; the owner it
+    probes (`torch._C` in `hasattr(torch._C, "_x")`) is part of the guard and not reported.
+    The new-version branch of a gate guards nothing.
 
-    Never flagged: torch's own source, operator handles `torch.ops.<ns>._name`, and
-    `torch.testing._internal` in test files.
+    Never flagged: torch's own source, operator handles `torch.ops.<ns>._name`,
+    `torch.testing._internal` in test files, and underscore names that torch's API reference
+    documents as public (`torch._assert`, `torch._logging.set_logs`) unless
+    `documented-private-is-public` is off.
 
     ## Why is this bad
     Private names carry no compatibility promise: a torch upgrade can rename or remove them,
@@ -73,7 +81,12 @@ class UnguardedPrivateApi(Rule):
     ## Options
     - `allowed-private-apis`: glob patterns of private names that are allowed
       (e.g. `["torch._dynamo.*"]`); a pattern also allows everything below the name it matches.
+    - `documented-private-is-public` (default true): names torch documents, though spelled with
+      an underscore, are public API and not reported.
     - `runtime-module`: the module fixes import runtime helpers from (default `gradlint_runtime`).
+      Runtime-targeted fixes are offered only where the project can import the runtime
+      (`runtime-available`); otherwise `torch._foreach_norm(xs, p)` is rewritten to keep it
+      where it exists and fall back to `torch.linalg.vector_norm` per tensor where it does not.
     """
 
     code = "GL002"
@@ -94,6 +107,7 @@ class UnguardedPrivateApi(Rule):
             kind=bool,
         ),
         RUNTIME_MODULE_OPTION,
+        RUNTIME_AVAILABLE_OPTION,
     )
     # Text a finding needs: ``torch...._x``, an import of a private name from torch, a
     # getattr of a private name, or ``alias._x`` for a name imported from torch.
@@ -234,6 +248,15 @@ class UnguardedPrivateApi(Rule):
         ),
     )
     INVALID = (
+        # A project that does not depend on the runtime keeps torch's op where it exists.
+        Invalid(
+            "import torch\nnorms = torch._foreach_norm(grads, 2)\n",
+            options={"runtime-available": False},
+            expected_fix=(
+                "import torch\nnorms = (torch._foreach_norm(grads, 2) if hasattr(torch, \"_foreach_norm\") "
+                "else [torch.linalg.vector_norm(t, 2) for t in grads])\n"
+            ),
+        ),
         Invalid(
             "import torch\nnorms = torch._foreach_norm(grads, 2)\n",
             line=2,

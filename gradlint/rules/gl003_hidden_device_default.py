@@ -4,138 +4,137 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-import libcst as cst
-
-from gradlint.context import FileContext
-from gradlint.names import dotted_name
+from gradlint import options as _options
 from gradlint.options import RUNTIME_MODULE_OPTION
-from gradlint.prescreen import AstScreen, functions, statements_holding
-from gradlint.cst_rule import NO_FIX, CstFix as Fix, CstRule as Rule, ImportSpec, Invalid, Valid
+from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, NodeEdit, Rule, Valid
+from gradlint.rules._gl003_flow import (
+    MODULE,
+    TENSOR,
+    ClassFacts,
+    Decision,
+    Source,
+    check_function,
+    class_convention,
+    is_cuda_path,
+    literal_defaults,
+    record_class_fact,
+    annotation_info,
+)
 
-_DEVICE_LITERAL = re.compile(r"^(?:cpu|cuda|mps|xpu)(?::\d+)?$")
 _TRIGGER = re.compile(
     r"device\s*(?::[^=\n]*)?=\s*(?:[\"'](?:cpu|cuda|mps|xpu)|(?:\w+\.)*device\(\s*[\"'](?:cpu|cuda|mps|xpu))"
 )
-_SPLIT = re.compile(r"_+|(?<=[a-z0-9])(?=[A-Z])")
-# Name parts that mark a deliberate host default: offload targets, checkpoints, averaged
-# models, replay buffers, moves to host.
-_HOST_PARTS = frozenset(
-    {
-        "offload", "offloaded", "save", "saver", "saving", "checkpoint", "checkpointing", "ckpt",
-        "serialize", "serialization", "serializer", "deserialize", "host", "cpu", "pin", "pinned",
-        "buffer", "buffers", "replay", "ema", "swa", "averaged", "average", "swap", "snapshot",
-        "storage", "export", "dump",
-    }
-)
-_HOST_SUBSTRINGS = ("offload", "checkpoint", "state_dict", "statedict", "serial", "to_host", "buffer", "averag")
-_CUDA_PARTS = frozenset({"cuda", "gpu", "nccl", "triton", "cudnn", "nvfuser", "cutlass", "cublas", "nvtx", "xpu", "mps"})
-# Back-end packages whose functions are accelerator-only by construction (torch/cuda, torch/xpu).
-_BACKEND_DIRS = frozenset({"cuda", "gpu", "xpu", "mps"})
-# Attributes only tensors, parameters and modules have.
-_TENSOR_ATTRS = frozenset(
-    {
-        "grad", "parameters", "named_parameters", "buffers", "device", "dtype", "shape", "numel",
-        "detach", "data", "ndim", "dim", "is_cuda", "requires_grad", "element_size", "main_grad",
-        "cuda", "half", "bfloat16", "to", "state_dict", "modules", "register_forward_hook",
-    }
-)
-_TENSOR_ANNOTATION = re.compile(r"\b(?:Tensor|Parameter|Module|ParamsT|_params_t|nn\.\w+)\b")
-_TENSOR_NAMES = frozenset(
-    {
-        "params", "parameters", "tensors", "tensor", "grads", "gradients", "model", "module",
-        "net", "network", "weights", "weight", "param", "grad", "named_params", "param_groups",
-    }
-)
-_ONE_SHOT = re.compile(r"\b(?:Iterable|Iterator|Generator)\b")
-_COLLECTION = re.compile(r"\b(?:list|List|Sequence|tuple|Tuple|Module|Tensor|ParameterList)\b")
-
-
-def _parts(name: str) -> set[str]:
-    return {part.lower() for part in _SPLIT.split(name) if part}
-
-
-def _is_host_name(name: str) -> bool:
-    lower = name.lower()
-    return bool(_parts(name) & _HOST_PARTS) or any(word in lower for word in _HOST_SUBSTRINGS)
+_RUNTIME_AVAILABLE = getattr(_options, "RUNTIME_AVAILABLE_OPTION", None)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 @dataclass(slots=True)
-class _Frame:
-    function: cst.FunctionDef
-    devices: list[tuple[cst.Param, str]]
-    params: dict[str, cst.Param]
-    attrs: dict[str, set[str]] = field(default_factory=dict)
-    loop_of: dict[str, str] = field(default_factory=dict)
-    used: set[str] = field(default_factory=set)
-    to_host: bool = False  # the body calls .cpu()/.numpy(): a deliberate move to host
+class _Class:
+    node: ast.ClassDef
+    facts: ClassFacts
+    methods: list[ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=list)
+    pending: list[ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=list)
 
 
 class HiddenDeviceDefault(Rule):
     """
     ## What it does
     Flags a `device` (or `*_device`) parameter whose default is a literal device (`"cpu"`,
-    `"cuda"`, `"cuda:0"`, `"mps"`, `torch.device("cpu")`) in a function that also receives
-    tensors, parameters or a module (judged by annotation, by name such as `params`/`model`,
-    and by use such as `p.grad` or `x.device`) and passes the device on to place or create
-    tensors.
+    `"cuda"`, `"cuda:0"`, `"mps"`, `"xpu"`, `torch.device("cpu")`) when the function uses
+    that device where it meets the caller's tensors, found by following the values:
 
-    Silent on functions that take no tensors, on `device=None`, on call sites, on deliberate
-    host defaults (names with offload, save, checkpoint, state_dict, serial, to_host, host,
-    buffer, replay, EMA/SWA/averaged storage, in the function, its class or the parameter) and
-    on CUDA-only code (a `"cuda"` default in a function, class or file named for CUDA/GPU).
+    - a tensor created or moved onto the device is combined with the caller's tensors
+      (arithmetic, a `torch` call, `grad.add_(noise)`, `model(x.to(device))`), or with a
+      tensor the object holds (`torch.outer(steps, self.inv_freq)`);
+    - a tensor computed from the caller's tensors leaves on the device (`return
+      torch.stack(norms).to(device)`, a factory sized by them such as
+      `torch.zeros(len(params), device=device)`), or is stored on `self` next to them;
+    - the caller's module is moved (`model.to(device)`, also as `self.model.to(self.device)`
+      or through `super().__init__(device=device)` and `self.device`), or handed to the base
+      class together with the device (`super().__init__(model, device=device)`).
+
+    What is "the caller's tensors" is decided from the code, never from a parameter's name:
+    annotations (`torch.Tensor`, `nn.Module`, `Iterable[nn.Parameter]`, `*Module` classes)
+    and uses (`p.grad` on the elements, `.parameters()`, torch-only tensor methods such as
+    `.detach()` or `.norm()`, a bare `x.to(device)` statement, which only moves modules). A
+    callable, a mapping (`**params`, `.items()`, `x["key"]`), a config object, a
+    `torch.Size` and anything unknown are not tensor sources.
+
+    Silent where the default is deliberate:
+    - the function only moves the caller's own tensors (`x.to(device)`, `[t.to(device) for t
+      in ts]`): the destination cannot be inferred from what is moved; builders that create
+      a new model, env or buffer on the device; functions with no tensor inputs;
+    - host destinations: names with offload, save, checkpoint, state_dict, serial, buffer,
+      replay, EMA/SWA/averaged, pin, dump (function, class or parameter), "host" only where it
+      names a destination (`to_host`, `host_buffer`, `host_device`, not `host_parameters`,
+      which in model-grafting code is the host *model*), and bodies that call `.cpu()`,
+      `.numpy()` or `.pin_memory()`;
+    - the only accepted value is the default's device type: an `assert` or `if ...: raise`
+      on the parameter that names only that type, a CUDA-only API (`torch.cuda.Stream`,
+      `torch.cuda.synchronize`, ...; probes such as `is_available` do not count), or a
+      `"cuda"` default in a function, class or file named for CUDA/GPU;
+    - library conventions: a device parameter that is only forwarded to the base class
+      (`super().__init__(collect_device=collect_device)`: the base class documents the
+      default for every sibling) is not a use; and when three or more methods of one class
+      share the same parameter with the same literal default, the class documents one device
+      contract (anchor generators that put every result on `device="cuda"`) and is left alone.
 
     ## Why is this bad
-    A caller who forgets the argument silently gets CPU tensors next to CUDA gradients: a
-    copy, a host sync, or a device-mismatch error far from the cause. The device is knowable
-    from the tensors themselves.
+    A caller who forgets the argument silently gets CPU tensors next to CUDA gradients, or its
+    CUDA model moved to the CPU: a copy, a host sync, or a device-mismatch error far from the
+    cause. The device is knowable from the tensors themselves.
 
     ## Example
     ```python
     def collect(params, device="cpu"):
-        return torch.zeros(len(params), device=device)
+        return torch.stack([p.grad.norm() for p in params]).to(device)
     ```
 
     ## Use instead
     ```python
     def collect(params, device=None):
         if device is None:
-            params = list(params)
+            if iter(params) is params:
+                params = list(params)
             device = gradlint_runtime.infer_device(params)
-        return torch.zeros(len(params), device=device)
+        return torch.stack([p.grad.norm() for p in params]).to(device)
     ```
 
     ## Fix safety
-    Unsafe: callers relying on the CPU default now get the parameters' device. The default
-    becomes `None` and the body (after the docstring) infers the device with
-    `gradlint_runtime.infer_device`, which refuses one-shot iterators rather than silently
-    consuming them; so when the argument may be one (annotated `Iterable`/`Iterator`/
-    `Generator`, or an unannotated `params`/`parameters`, typically `model.parameters()`), the
-    fix first materializes it with `list(...)`, only on the branch that infers the device.
+    Unsafe: callers relying on the literal default now get the inputs' device. The default
+    becomes `None` (the annotation widened with `| None` or `Optional[...]`) and the body,
+    after the docstring, infers the device from an argument known to hold tensors:
+    - a tensor: `device = x.device`; a tensor held on `self`: `device = self.x.device`;
+    - a module: `gradlint_runtime.infer_device(model)` (its parameters, then buffers);
+    - a collection of tensors or parameters: `gradlint_runtime.infer_device(params)`, which
+      refuses one-shot iterators rather than consuming them; so a collection that may be one
+      (annotated `Iterable`, or not annotated) is first turned into a list **only if it is an
+      iterator** (`if iter(params) is params: params = list(params)`); one annotated
+      `Iterator`/`Generator` always is; lists, tuples, `*args`, modules and mappings never are
+      (a dict passed on as `**params` stays a dict).
+    The literal stays the fallback where nothing holds a tensor: `infer_device(x, "cuda")`.
+    Where the project cannot import the runtime (option `runtime-available` false), the fix is
+    self-contained: `next((p.device for p in model.parameters()), "cpu")` for a module and
+    `next((t.device for t in params), "cpu")` for a collection (after the same iterator
+    check); where neither form is safe (parameter groups), no fix is offered. Where nothing
+    can be inferred (the device only meets values of unknown kind), the finding has no fix and
+    says to make the parameter required.
 
     ## Options
     - `runtime-module`: the module fixes import runtime helpers from (default `gradlint_runtime`).
+    - `runtime-available`: whether the project can import it (computed from the project's
+      dependencies); when false, fixes use the self-contained forms above.
     """
 
     code = "GL003"
     name = "hidden-device-default"
     summary = "Literal device default where the device could be inferred from the tensors"
-    OPTIONS = (RUNTIME_MODULE_OPTION,)
-
-    def prescreen(self, screen: AstScreen) -> bool:
-        """Some function has a ``device``/``*_device`` parameter with a literal device default."""
-        lines = [function.lineno for function in functions(screen) if _has_literal_device_default(function)]
-        screen.memo[self.code] = lines
-        return bool(lines)
-
-    def regions(self, screen: AstScreen) -> set[int] | None:
-        """The module-level statements (functions, classes) holding those functions."""
-        return statements_holding(screen, screen.memo[self.code])  # type: ignore[arg-type]
-
-    @classmethod
-    def may_match(cls, text: str) -> bool:
-        return _TRIGGER.search(text) is not None
+    OPTIONS = (RUNTIME_MODULE_OPTION,) + ((_RUNTIME_AVAILABLE,) if _RUNTIME_AVAILABLE is not None else ())
+    TRIGGER = _TRIGGER
 
     VALID = (
         Valid("import torch\ndef make_generator(seed, device='cpu'):\n    return torch.Generator(device=device).manual_seed(seed)\n"),
@@ -154,23 +153,44 @@ class HiddenDeviceDefault(Rule):
         ),
         Valid("import torch\ndef pinned(size: int, device='cpu'):\n    return torch.empty(size, device=device).pin_memory()\n"),
         Valid("import torch\ndef f(params, device='cpu'):\n    return len(params)\n"),
+        Valid("import torch\ndef to_device(x: torch.Tensor, device='cuda'):\n    return x.to(device)\n"),
+        Valid(
+            "import torch\n"
+            "from typing import Callable\n"
+            "def run(fn: Callable, device='cuda'):\n"
+            "    return fn(torch.zeros(3, device=device))\n"
+        ),
+        Valid("import torch\ndef state(params, device='cpu'):\n    return Schedule(torch.zeros((), device=device), **params)\n"),
+        Valid(
+            "import torch\n"
+            "def fused(grads: list[torch.Tensor], device='cuda'):\n"
+            "    assert device == 'cuda', 'CUDA only'\n"
+            "    return torch.stack([g.norm() for g in grads]).to(device)\n"
+        ),
+        Valid(
+            "import torch\n"
+            "def graft(host_parameters, seed_parameters, device='cpu'):\n"
+            "    return [p.to(device) for p in host_parameters]\n"
+        ),
     )
     INVALID = (
         Invalid(
             "import torch\n"
             "def collect(params, device='cpu'):\n"
-            "    return torch.zeros(len(params), device=device)\n",
+            "    return torch.stack([p.grad.norm() for p in params]).to(device)\n",
             line=2,
             column=21,
-            message="`device` defaults to 'cpu'",
+            message="`device` defaults to 'cpu'; infer it from `params`",
+            options={"runtime-available": True},
             expected_fix=(
                 "import torch\n"
                 "import gradlint_runtime\n\n"
                 "def collect(params, device=None):\n"
                 "    if device is None:\n"
-                "        params = list(params)\n"
+                "        if iter(params) is params:\n"
+                "            params = list(params)\n"
                 "        device = gradlint_runtime.infer_device(params)\n"
-                "    return torch.zeros(len(params), device=device)\n"
+                "    return torch.stack([p.grad.norm() for p in params]).to(device)\n"
             ),
         ),
         Invalid(
@@ -179,6 +199,7 @@ class HiddenDeviceDefault(Rule):
             '    """Per-parameter norms."""\n'
             "    return torch.stack([p.norm() for p in model.parameters()]).to(device)\n",
             line=2,
+            options={"runtime-available": True},
             expected_fix=(
                 "import torch\n"
                 "import gradlint_runtime\n"
@@ -186,212 +207,223 @@ class HiddenDeviceDefault(Rule):
                 "def norms(model: torch.nn.Module, device: Optional[torch.device] = None):\n"
                 '    """Per-parameter norms."""\n'
                 "    if device is None:\n"
-                "        device = gradlint_runtime.infer_device(model)\n"
+                "        device = gradlint_runtime.infer_device(model, torch.device('cuda'))\n"
                 "    return torch.stack([p.norm() for p in model.parameters()]).to(device)\n"
             ),
         ),
         Invalid(
             "import torch\n"
-            "def f(x, out_device='cuda:0'): return x.to(out_device)\n",
+            "def evaluate(model: torch.nn.Module, device='cpu'):\n"
+            "    model.to(device)\n"
+            "    return model\n",
+            message="moves the caller's module",
+            options={"runtime-available": False},
+            expected_fix=(
+                "import torch\n"
+                "def evaluate(model: torch.nn.Module, device=None):\n"
+                "    if device is None:\n"
+                "        device = next((p.device for p in model.parameters()), 'cpu')\n"
+                "    model.to(device)\n"
+                "    return model\n"
+            ),
+        ),
+        Invalid(
+            "import torch\n"
+            "def scaled(loss: torch.Tensor, scale: float = 2.0, device='cuda'):\n"
+            "    return loss * torch.tensor(scale, device=device)\n",
+            expected_fix=(
+                "import torch\n"
+                "def scaled(loss: torch.Tensor, scale: float = 2.0, device=None):\n"
+                "    if device is None:\n"
+                "        device = loss.device\n"
+                "    return loss * torch.tensor(scale, device=device)\n"
+            ),
+        ),
+        Invalid(
+            "import torch\n"
+            "class Rotary(torch.nn.Module):\n"
+            "    def __init__(self, dim: int):\n"
+            "        super().__init__()\n"
+            "        self.register_buffer('inv_freq', torch.rand(dim))\n"
+            "    def table(self, n: int, device='cpu'):\n"
+            "        return torch.outer(torch.arange(n, device=device), self.inv_freq)\n",
+            line=6,
+        ),
+        Invalid(
+            "import torch\n"
+            "def f(model: torch.nn.Module, a_device='cpu', b_device='cpu'):\n"
+            "    return model(torch.zeros(1, device=a_device)), torch.ones(1, device=b_device)\n",
+            line=2,
+            count=2,
             expected_fix=NO_FIX,
         ),
     )
 
-    def begin_file(self, ctx: FileContext) -> None:
-        super().begin_file(ctx)
-        self._frames: list[_Frame | None] = []
-        parts = ctx.info.path.replace("\\", "/").lower().split("/")
-        self._cuda_file = bool(_parts(parts[-1].removesuffix(".py")) & _CUDA_PARTS) or any(
-            part in _BACKEND_DIRS for part in parts[:-1]
-        )
+    def __init__(self, options: Any = None) -> None:
+        super().__init__(options)
+        given = options or {}
+        # A project fact the config computes (issue 13); the declared default where nobody did.
+        self._runtime = bool(given.get("runtime-available", self.options.get("runtime-available", True)))
 
-    # -- collecting -------------------------------------------------------------------------
+    def begin_file(self, model, info) -> None:  # type: ignore[no-untyped-def]
+        super().begin_file(model, info)
+        self._cuda_path = is_cuda_path(getattr(info, "path", "") or "")
+        self._classes: list[_Class] = []
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        params = node.params
-        every = [*params.posonly_params, *params.params, *params.kwonly_params]
-        devices = []
-        for param in every:
-            name = param.name.value
-            if (name == "device" or name.endswith("_device")) and param.default is not None:
-                literal = self._device_literal(param.default)
-                if literal is not None:
-                    devices.append((param, literal))
-        if not devices:
-            self._frames.append(None)
+    # -- collecting (during the one walk) ---------------------------------------------------
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self._classes.append(_Class(node, ClassFacts(node.name)))
+
+    def leave_ClassDef(self, node: ast.ClassDef) -> None:
+        state = self._classes.pop()
+        if not state.pending:
             return
-        names = {p.name.value: p for p in every if p.name.value not in ("self", "cls")}
-        self._frames.append(_Frame(node, devices, names))
+        convention = class_convention(state.methods, self.model.qualified_name)
+        names = [state.node.name, *(outer.node.name for outer in reversed(self._classes))]
+        for function in state.pending:
+            self._decide(function, state.facts, names, convention)
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        frame = self._frames.pop()
-        if frame is not None:
-            self._decide(frame)
+    def visit_Call(self, node: ast.Call) -> None:
+        if self._classes and isinstance(node.func, ast.Attribute) and node.func.attr in ("register_buffer", "register_parameter"):
+            record_class_fact(self._classes[-1].facts, node, self.model.qualified_name)
 
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        frame = self._frames[-1] if self._frames else None
-        if frame is not None and node.attr.value in ("cpu", "numpy"):
-            frame.to_host = True
-        if frame is not None and isinstance(node.value, cst.Name):
-            frame.attrs.setdefault(node.value.value, set()).add(node.attr.value)
+    def visit_Assign(self, node: ast.Assign) -> None:
+        if self._classes and any(isinstance(target, ast.Attribute) for target in node.targets):
+            record_class_fact(self._classes[-1].facts, node, self.model.qualified_name)
 
-    def visit_For(self, node: cst.For) -> None:
-        self._loop(node.target, node.iter)
-
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        self._loop(node.target, node.iter)
-
-    def _loop(self, target: cst.BaseExpression, iterable: cst.BaseExpression) -> None:
-        frame = self._frames[-1] if self._frames else None
-        if frame is None or not isinstance(target, cst.Name):
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if not self._classes:
             return
-        source = iterable
-        if isinstance(source, cst.Call) and isinstance(source.func, cst.Attribute):
-            source = source.func.value  # model.parameters(), params.values()
-        if isinstance(source, cst.Name) and source.value in frame.params:
-            frame.loop_of[target.value] = source.value
+        state = self._classes[-1]
+        if isinstance(node.target, ast.Name) and self.model.scope.kind == "class":
+            if annotation_info(node.annotation).kind == TENSOR:
+                state.facts.tensor_attrs.add(node.target.id)
+        elif isinstance(node.target, ast.Attribute):
+            record_class_fact(state.facts, node, self.model.qualified_name)
 
-    def visit_Arg(self, node: cst.Arg) -> None:
-        frame = self._frames[-1] if self._frames else None
-        if frame is not None and isinstance(node.value, cst.Name):
-            frame.used.add(node.value.value)
+    def leave_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        state = self._classes[-1] if self._classes else None
+        if state is not None and self.model.parent(node) is state.node:
+            state.methods.append(node)
+            if literal_defaults(node, self.model.qualified_name):
+                state.pending.append(node)  # self's tensors may be known only later in the class
+            return
+        if literal_defaults(node, self.model.qualified_name):
+            self._decide(node, None, [c.node.name for c in reversed(self._classes)], set())
+
+    leave_AsyncFunctionDef = leave_FunctionDef
 
     # -- deciding ---------------------------------------------------------------------------
 
-    def _device_literal(self, default: cst.BaseExpression) -> str | None:
-        if isinstance(default, cst.SimpleString):
-            value = default.evaluated_value
-            return value if isinstance(value, str) and _DEVICE_LITERAL.match(value) else None
-        if isinstance(default, cst.Call) and default.args:
-            name = dotted_name(default.func)
-            assert self.ctx is not None
-            if name is not None and self.ctx.imports.resolve(name) == "torch.device":
-                first = default.args[0].value
-                if isinstance(first, cst.SimpleString):
-                    value = first.evaluated_value
-                    if isinstance(value, str) and _DEVICE_LITERAL.match(value):
-                        return value
-        return None
-
-    def _tensor_source(self, frame: _Frame) -> cst.Param | None:
-        """The parameter the device could be inferred from (best evidence first)."""
-        device_names = {name for _, name in ((p, p.name.value) for p, _ in frame.devices)}
-        by_use: dict[str, int] = {}
-        for name, attrs in frame.attrs.items():
-            owner = name if name in frame.params else frame.loop_of.get(name)
-            if owner is not None and attrs & _TENSOR_ATTRS:
-                by_use[owner] = 1
-        ranked: list[tuple[int, int, cst.Param]] = []
-        for index, (name, param) in enumerate(frame.params.items()):
-            if name in device_names or param.star == "**":
-                continue
-            annotation = code_annotation(param)
-            if annotation and _TENSOR_ANNOTATION.search(annotation):
-                ranked.append((0, index, param))
-            elif name in by_use:
-                ranked.append((1, index, param))
-            elif name in _TENSOR_NAMES and not annotation:
-                ranked.append((2, index, param))
-        if not ranked:
-            return None
-        return min(ranked, key=lambda item: (item[0], item[1]))[2]
-
-    def _decide(self, frame: _Frame) -> None:
-        assert self.ctx is not None
-        scopes = [frame.function.name.value] + [
-            statement.name.value for statement in self.ctx.statements if isinstance(statement, cst.ClassDef)
-        ]
-        if frame.to_host or any(_is_host_name(name) for name in scopes):
-            return
-        source = self._tensor_source(frame)
-        if source is None:
-            return
-        for param, literal in frame.devices:
-            name = param.name.value
-            if name not in frame.used or _is_host_name(name):
-                continue
-            if literal != "cpu" and (self._cuda_file or any(_parts(scope) & _CUDA_PARTS for scope in scopes)):
-                continue
-            message = (
-                f"`{name}` defaults to '{literal}' although the device can be inferred from "
-                f"`{source.name.value}`: callers who omit it silently get {literal} tensors next to "
-                f"tensors on another device; default to None and use `{self.runtime_module}.infer_device(...)`"
-            )
-            self.report(param, message, fix=self._fix(frame, param, source))
-
-    # -- fix --------------------------------------------------------------------------------
-
-    def _fix(self, frame: _Frame, param: cst.Param, source: cst.Param) -> Fix | None:
-        function = frame.function
-        body = function.body
-        if not isinstance(body, cst.IndentedBlock) or len(frame.devices) != 1:
-            return None
-        device = param.name.value
-        argument = source.name.value
-        annotation = code_annotation(source)
-        lines = [f"if {device} is None:"]
-        if source.star == "*":
-            argument = argument  # *tensors is already a tuple
-        elif _ONE_SHOT.search(annotation) or (
-            not _COLLECTION.search(annotation) and argument in ("params", "parameters")
-        ):
-            lines.append(f"    {argument} = list({argument})")
-        lines.append(f"    {device} = {self.runtime_module}.infer_device({argument})")
-        guard = cst.parse_statement("\n".join(lines) + "\n")
-        statements = list(body.body)
-        index = 1 if statements and _is_docstring(statements[0]) else 0
-        statements.insert(index, guard)
-        imports = [ImportSpec(self.runtime_module)]
-        new_param = param.with_changes(default=cst.Name("None"))
-        if param.annotation is not None:
-            current = param.annotation.annotation
-            if isinstance(current, cst.BinaryOperation) and isinstance(current.operator, cst.BitOr):
-                widened: cst.BaseExpression = cst.BinaryOperation(current, cst.BitOr(), cst.Name("None"))
+    def _decide(self, function, facts, names, convention) -> None:  # type: ignore[no-untyped-def]
+        decisions = check_function(function, self.model.qualified_name, facts, names, self._cuda_path, convention)
+        for decision in decisions:
+            name, literal = decision.arg.arg, decision.literal
+            source = decision.source
+            if source is not None:
+                message = f"`{name}` defaults to '{literal}'; infer it from `{source.name}`"
             else:
-                widened = cst.Subscript(
-                    cst.Name("Optional"), [cst.SubscriptElement(cst.Index(current))]
-                )
-                imports.insert(0, ImportSpec("typing", "Optional"))
-            new_param = new_param.with_changes(annotation=param.annotation.with_changes(annotation=widened))
+                message = f"`{name}` defaults to '{literal}'; make it a required parameter"
+            if "moves the caller's module" in decision.reasons or "delegates the move" in decision.reasons:
+                message = f"`{name}` defaults to '{literal}' and moves the caller's module"
+            fix = self._fix(function, decision, single=len(decisions) == 1 and len(literal_defaults(function, self.model.qualified_name)) == 1)
+            self.report(decision.arg, message, fix=fix)
+
+    def _fix(self, function, decision: Decision, *, single: bool) -> Fix | None:  # type: ignore[no-untyped-def]
+        source = decision.source
+        if source is None or not single:
+            return None
+        runtime = self._runtime
+        default_code = ast.get_source_segment(self.model.text, decision.default) or repr(decision.literal)
+        plan = _plan(source, decision, runtime, self.runtime_module, default_code)
+        if plan is None:
+            return None
+        lines, uses_runtime = plan
+        imports = [ImportSpec(self.runtime_module)] if uses_runtime else []
+        annotation = decision.arg.annotation
+        widen = ""
+        if annotation is not None:
+            widen = "|" if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr) else "Optional"
+            if widen == "Optional":
+                imports.append(ImportSpec("typing", "Optional"))
+        build = _builder(decision.arg.arg, lines, widen)
         return Fix(
             "unsafe",
-            f"Default `{device}` to None and infer it from `{source.name.value}`",
-            ((param, new_param), (body, body.with_changes(body=statements))),
+            f"Default `{decision.arg.arg}` to None and infer it from `{source.name}`",
+            (NodeEdit(function, build),),
             tuple(imports),
         )
 
 
-def code_annotation(param: cst.Param) -> str:
-    if param.annotation is None:
-        return ""
-    return cst.Module(body=[]).code_for_node(param.annotation.annotation)
+def _plan(source: Source, decision: Decision, runtime: bool, module: str, default_code: str) -> tuple[list[str], bool] | None:
+    """The statements under ``if device is None:`` and whether they call the runtime."""
+    device = decision.arg.arg
+    literal_is_cpu = decision.literal == "cpu"
+    fallback = "" if literal_is_cpu else f", {default_code}"
+    name = source.name
+    if source.kind == TENSOR:
+        return [f"{device} = {name}.device"], False
+    if source.kind == MODULE:
+        if runtime:
+            return [f"{device} = {module}.infer_device({name}{fallback})"], True
+        return [f"{device} = next((p.device for p in {name}.parameters()), {default_code})"], False
+    lines = []
+    if source.wrap == "list":
+        lines.append(f"{name} = list({name})")
+    elif source.wrap == "check":
+        lines += [f"if iter({name}) is {name}:", f"    {name} = list({name})"]
+    if runtime:
+        return [*lines, f"{device} = {module}.infer_device({name}{fallback})"], True
+    if not source.inline_ok:
+        return None
+    return [*lines, f"{device} = next((t.device for t in {name}), {default_code})"], False
 
 
-def _is_docstring(statement: cst.BaseStatement) -> bool:
+def _builder(device: str, lines: list[str], widen: str) -> Callable[[Any], Any]:
+    def build(old: Any) -> Any:
+        import libcst as cst
+
+        guard = cst.parse_statement("if " + device + " is None:\n" + "".join(f"    {line}\n" for line in lines))
+
+        def param(node: cst.Param) -> cst.Param:
+            new = node.with_changes(default=cst.Name("None"))
+            if node.annotation is not None and widen:
+                current = node.annotation.annotation
+                if widen == "|":
+                    widened: cst.BaseExpression = cst.BinaryOperation(current, cst.BitOr(), cst.Name("None"))
+                else:
+                    widened = cst.Subscript(cst.Name("Optional"), [cst.SubscriptElement(cst.Index(current))])
+                new = new.with_changes(annotation=node.annotation.with_changes(annotation=widened))
+            return new
+
+        params = old.params
+
+        def replace(items):  # type: ignore[no-untyped-def]
+            return [param(p) if p.name.value == device else p for p in items]
+
+        new_params = params.with_changes(
+            params=replace(params.params),
+            kwonly_params=replace(params.kwonly_params),
+            posonly_params=replace(params.posonly_params),
+        )
+        body = old.body
+        if not isinstance(body, cst.IndentedBlock):  # def f(x): return x
+            body = cst.IndentedBlock(body=[cst.SimpleStatementLine(body=list(body.body))])
+        statements = list(body.body)
+        index = 1 if statements and _is_docstring(statements[0]) else 0
+        statements.insert(index, guard)
+        return old.with_changes(params=new_params, body=body.with_changes(body=statements))
+
+    return build
+
+
+def _is_docstring(statement: Any) -> bool:
+    import libcst as cst
+
     return (
         isinstance(statement, cst.SimpleStatementLine)
         and len(statement.body) == 1
         and isinstance(statement.body[0], cst.Expr)
         and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
-
-
-def _ast_device_literal(node: ast.expr) -> bool:
-    """``"cpu"``, ``"cuda:0"``... or ``torch.device("cpu")`` in the stdlib ``ast``."""
-    if isinstance(node, ast.Call) and node.args:
-        func = node.func
-        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-        if name == "device":
-            node = node.args[0]
-    return isinstance(node, ast.Constant) and isinstance(node.value, str) and bool(_DEVICE_LITERAL.match(node.value))
-
-
-def _has_literal_device_default(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    arguments = function.args
-    positional = [*arguments.posonlyargs, *arguments.args]
-    pairs = list(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
-    pairs += [(arg, default) for arg, default in zip(arguments.kwonlyargs, arguments.kw_defaults) if default is not None]
-    return any(
-        (arg.arg == "device" or arg.arg.endswith("_device")) and _ast_device_literal(default)
-        for arg, default in pairs
     )

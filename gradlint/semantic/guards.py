@@ -84,6 +84,21 @@ def handler_guards(handler: ast.ExceptHandler) -> tuple[Guard, ...]:
     return (VERSION_GUARD,) if catches(handler, MISSING_NAME_EXCEPTIONS) else ()
 
 
+def decorator_guards(decorators: list[ast.expr]) -> tuple[Guard, ...]:
+    """``@implement_for("torch", None, "2.3")``: a body used only below a torch version is the
+    old-version branch of a gate (one with no upper bound is the current code, not a guard)."""
+    for decorator in decorators:
+        if not isinstance(decorator, ast.Call) or not decorator.args or _string(decorator.args[0]) != "torch":
+            continue
+        upper = decorator.args[2] if len(decorator.args) >= 3 else None
+        for keyword in decorator.keywords:
+            if keyword.arg in ("to", "to_version", "max_version", "before", "upper"):
+                upper = keyword.value
+        if upper is not None and _string(upper) is not None:
+            return (VERSION_GUARD,)
+    return ()
+
+
 def ends_in_exit(body: list[ast.stmt]) -> bool:
     return bool(body) and isinstance(body[-1], _EXITS)
 

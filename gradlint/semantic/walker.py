@@ -25,6 +25,14 @@ _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)
 RECURSION_LIMIT = 20_000
 
 
+def _singleton_classes() -> frozenset[type]:
+    """Context and operator nodes (``Load``, ``Add``...): shared instances, nothing to visit."""
+    found: set[type] = set()
+    for base in (ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop):
+        found.update(_concrete_classes(base))
+    return frozenset(found)
+
+
 class DispatchTable:
     """For each ast node class, the rule methods to call on entry and on exit (built once)."""
 
@@ -107,6 +115,7 @@ class _Walk:
             ast.MatchAs: self.match_capture,
             ast.MatchStar: self.match_capture,
             ast.MatchMapping: self.match_capture,
+            ast.Constant: _no_children,
         }
         try_star = getattr(ast, "TryStar", None)
         if try_star is not None:
@@ -115,8 +124,10 @@ class _Walk:
     # -- the generic step ----------------------------------------------------------------
 
     def visit(self, node: ast.AST, parent: ast.AST | None) -> None:
-        node.gl_parent = parent  # type: ignore[attr-defined]
         kind = type(node)
+        if kind in _SINGLETONS:
+            return
+        node.gl_parent = parent  # type: ignore[attr-defined]
         is_statement = isinstance(node, ast.stmt)
         model = self.model
         if is_statement:
@@ -232,7 +243,7 @@ class _Walk:
         model.block_guards = [[]]
         try:
             self.bind_parameters(node.args)
-            self.block(node.body, node)
+            self.block(node.body, node, guard_rules.decorator_guards(node.decorator_list))
         finally:
             model.block_guards = saved_blocks
             model.barriers.pop()
@@ -278,11 +289,15 @@ class _Walk:
         try:
             for index, generator in enumerate(generators):
                 generator.gl_parent = node  # type: ignore[attr-defined]
+                for visitor in self.enter.get(ast.comprehension) or ():
+                    visitor(generator)
                 if index:
                     self.visit(generator.iter, generator)
                 self.bind_target(generator.target, "comprehension", generator, source=generator.iter)
                 self.visit(generator.target, generator)
                 self.visit_all(generator.ifs, generator)
+                for leaver in self.exit.get(ast.comprehension) or ():
+                    leaver(generator)
             if isinstance(node, ast.DictComp):
                 self.visit(node.key, node)
                 self.visit(node.value, node)
@@ -490,6 +505,13 @@ class _Walk:
         if node.msg is not None:
             self.visit(node.msg, node)
         self.model.block_guards[-1].extend(guard_rules.guards_of(self.model, node.test)[0])
+
+
+_SINGLETONS = _singleton_classes()
+
+
+def _no_children(node: ast.AST) -> None:
+    """Leaf nodes: nothing below them to walk."""
 
 
 def _all_args(args: ast.arguments) -> list[ast.arg]:

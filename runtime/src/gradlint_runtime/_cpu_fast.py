@@ -11,9 +11,9 @@ a 2x-sized temporary). The row norms are then combined in float64, so the roundi
 row (at most half an ulp of the input dtype) is independent from row to row.
 
 Small tensors (fewer than ``CHUNKED_MIN_NUMEL`` terms, so just as accurate) of the same shape
-and dtype are stacked and normed as rows too: one kernel instead of one per tensor (a
-half-precision stack is converted to float32 first: it is small). Row tails and small tensors
-of a shape of their own go through one foreach call per dtype.
+and dtype are stacked and normed as rows too: one kernel instead of one per tensor. Row tails
+and small tensors of a shape of their own go through one foreach call per dtype (a
+half-precision tensor's norm is rounded to its dtype there too).
 
 A fast norm can be wrong only by overflowing (inf) or by losing terms to underflow (tiny);
 those tensors are recomputed with scaling. Finding them takes one read of a small flag vector,
@@ -41,16 +41,20 @@ slower (1.13-1.14x); 4096 is faster (1.06x) but 2.4e-6 in the worst case."""
 CHUNKED_MIN_NUMEL = ROW
 """Tensors at least this big are normed as rows; smaller ones whole, in one foreach call."""
 
-STACK_MAX_NUMEL = 8192
-"""Elements per stacked group of small tensors: bounds the copy that ``torch.stack`` makes (32 KiB
-in float32)."""
+MIN_ROW = 512
+"""A tensor whose size has a divisor in [MIN_ROW, ROW] is cut into rows of that length, with no
+tail (a tail costs a view and a norm of its own): real shapes nearly always have one."""
+
+STACK_MAX_NUMEL = 32768
+"""Elements per stacked group of same-shape tensors: bounds the copy that ``torch.stack`` makes
+(128 KiB in float32, freed before the next group). Tensors up to half this size are stacked
+(ResNet's convolutions and BatchNorms, a transformer's biases and norms)."""
 
 UNDERFLOW_MARGIN = 64.0
 """A fast sum of squares below ``numel * tiny * margin`` may have lost terms to underflow."""
 
-HALF = (torch.float16, torch.bfloat16)
-
 _PLAN_CACHE_SIZE = 64
+_FP16_TINY = torch.finfo(torch.float16).tiny
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,8 @@ class _Rest:
 class _Plan:
     """How to cut a list of tensors of one layout into parts, and which results to doubt."""
 
-    rows: tuple[tuple[int, int], ...]  # (tensor index, number of rows)
-    stacks: tuple[tuple[tuple[int, ...], bool], ...]  # (same-shape small tensors, half precision)
+    rows: tuple[tuple[int, int, int], ...]  # (tensor index, number of rows, row length)
+    stacks: tuple[tuple[tuple[int, ...], int], ...]  # (same-shape tensors, row length)
     rest: tuple[_Rest, ...]
     exact: tuple[int, ...]  # float64 tensors: always the scaled norm (float64 rounding)
     owners: Tensor  # for every part, the index of its tensor
@@ -107,26 +111,35 @@ def _make_plan(tensors: Sequence[Tensor]) -> _Plan:
         elif n < CHUNKED_MIN_NUMEL:
             small.setdefault((t.dtype, t.shape), []).append(i)
         elif t.is_contiguous():
-            rows.append((i, n // ROW))
-            if n % ROW:
-                rest.setdefault(t.dtype, []).append((i, n - n % ROW))
-            if t.dtype == torch.float16:  # each row's norm is a float16: keep rows out of its subnormals
-                half = torch.finfo(torch.float16)
-                floor = max(floor, ((n // ROW) ** 0.5) * half.tiny * 2.0)
+            row = _row_length(n)
+            if n % row == 0 and 2 * n <= STACK_MAX_NUMEL:
+                small.setdefault((t.dtype, t.shape), []).append(i)
+            else:
+                rows.append((i, n // row, row))
+                if n % row:
+                    rest.setdefault(t.dtype, []).append((i, n - n % row))
         else:  # large and strided: the layout-aware exact norm (no copy of the tensor)
             exact.append(i)
+        if t.dtype == torch.float16:  # every part's norm is a float16: keep parts out of its subnormals
+            floor = max(floor, (n / MIN_ROW + 1.0) ** 0.5 * _FP16_TINY * 2.0)
         floors.append(floor)
-    stacks = []
+    stacks: list[tuple[tuple[int, ...], int]] = []
     for (dtype, shape), indices in small.items():
+        n = shape.numel()
+        row = n if n < CHUNKED_MIN_NUMEL else _row_length(n)
         if len(indices) == 1:  # a shape of its own: stacking would only add a copy
-            rest.setdefault(dtype, []).append((indices[0], 0))
+            if row == n:
+                rest.setdefault(dtype, []).append((indices[0], 0))
+            else:
+                rows.append((indices[0], n // row, row))
             continue
-        per_stack = max(STACK_MAX_NUMEL // shape.numel(), 1)
-        stacks += [(tuple(indices[k : k + per_stack]), dtype in HALF) for k in range(0, len(indices), per_stack)]
+        per_stack = max(STACK_MAX_NUMEL // n, 1)
+        stacks += [(tuple(indices[k : k + per_stack]), row) for k in range(0, len(indices), per_stack)]
     groups = tuple(_rest_group(dtype, group) for dtype, group in rest.items() if group)
     # parts come out in this order: every row of the row tensors, the stacks, then the rest
-    owners = [i for i, count in rows for _ in range(count)]
-    owners += [i for indices, _ in stacks for i in indices] + [i for group in groups for i in group.indices]
+    owners = [i for i, count, _ in rows for _ in range(count)]
+    owners += [i for indices, row in stacks for i in indices for _ in range(tensors[i].numel() // row)]
+    owners += [i for group in groups for i in group.indices]
     n = len(tensors)
     return _Plan(
         rows=tuple(rows),
@@ -138,6 +151,14 @@ def _make_plan(tensors: Sequence[Tensor]) -> _Plan:
         ceilings=torch.full((n,), torch.finfo(torch.float64).max, dtype=torch.float64),
         zeros=torch.zeros(n, dtype=torch.float64),
     )
+
+
+def _row_length(n: int) -> int:
+    """The largest divisor of ``n`` in [MIN_ROW, ROW], else ROW (rows and a tail)."""
+    for row in range(ROW, MIN_ROW - 1, -1):
+        if n % row == 0:
+            return row
+    return ROW
 
 
 def _rest_group(dtype: torch.dtype, group: list[tuple[int, int]]) -> _Rest:
@@ -172,19 +193,16 @@ def cpu_gated_l2_norms(tensors: Sequence[Tensor], foreach: bool | None, suspects
     """
     plan = _plan(tensors)
     pieces: list[Tensor] = []
-    for i, rows in plan.rows:
-        # the first rows * ROW elements of a contiguous tensor as a (rows, ROW) view: one op,
+    for i, rows, row in plan.rows:
+        # the first rows * row elements of a contiguous tensor as a (rows, row) view: one op,
         # with or without a tail (the storage offset is kept)
-        block = tensors[i].as_strided((rows, ROW), (ROW, 1))
+        block = tensors[i].as_strided((rows, row), (row, 1))
         pieces.append(torch.linalg.vector_norm(block, 2, dim=1))
-    for indices, half in plan.stacks:
-        block = torch.stack([tensors[i] for i in indices]).view(len(indices), -1)  # one row per tensor
-        pieces.append(torch.linalg.vector_norm(block.float() if half else block, 2, dim=1))
+    for indices, row in plan.stacks:
+        block = torch.stack([tensors[i] for i in indices]).view(-1, row)  # rows of each tensor in turn
+        pieces.append(torch.linalg.vector_norm(block, 2, dim=1))
     for group in plan.rest:
-        parts = _rest_tensors(tensors, group)
-        if group.dtype in HALF:  # short pieces: a float32 copy is small and keeps float32 rounding
-            parts = [t.float() for t in parts]
-        pieces.append(torch.stack(foreach_norms(parts, 2, None, foreach)))
+        pieces.append(torch.stack(foreach_norms(_rest_tensors(tensors, group), 2, None, foreach)))
     if pieces:
         parts = torch.cat(pieces).to(torch.float64)
         # float64 squares of float32-range parts cannot overflow

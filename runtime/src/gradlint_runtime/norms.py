@@ -58,9 +58,12 @@ def result_dtype(grads: list[Tensor]) -> torch.dtype:
 def prepare(grads: list[Tensor], p: float) -> list[Tensor]:
     """Complex gradients become real ones with the same p-norm (a view for p = 2); DTensor
     gradients stay as they are (the engine reduces them over their mesh)."""
-    if any(g.is_complex() for g in grads):
+    if not {g.dtype for g in grads}.isdisjoint(_COMPLEX):
         grads = [real_view(g, p) for g in grads]
     return grads
+
+
+_COMPLEX = (torch.complex64, torch.complex128, torch.complex32)
 
 
 def total_norm_f64(

@@ -92,7 +92,19 @@ def screen(text: str, path: str) -> AstScreen | SyntaxError:
     except SyntaxError as error:
         error.gradlint_compiler = True  # type: ignore[attr-defined] # not newer grammar, see engine
         return error
-    except (ValueError, RecursionError, MemoryError) as error:
+    except RecursionError:
+        # Compiling an ast object recurses deeper than compiling the text: ask the text.
+        try:
+            compile(text, path, "exec", dont_inherit=True)
+        except SyntaxError as error:
+            error.gradlint_compiler = True  # type: ignore[attr-defined]
+            return error
+        except (ValueError, RecursionError, MemoryError) as error:
+            failure = SyntaxError(f"cannot compile: {error}")
+            failure.lineno, failure.offset = 1, 1
+            failure.gradlint_compiler = True  # type: ignore[attr-defined]
+            return failure
+    except (ValueError, MemoryError) as error:
         failure = SyntaxError(f"cannot compile: {error}")
         failure.lineno, failure.offset = 1, 1
         failure.gradlint_compiler = True  # type: ignore[attr-defined]

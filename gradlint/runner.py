@@ -168,6 +168,7 @@ class _Worker:
         if not self.options.fixing:
             return self._with_unused_noqa(self.engine.check_text(source.text, info), source.text, info)
         fixed, applied, errors = self._fix(source.text, info)
+        fixed = _keep_final_line_break(source.text, fixed)
         result = self._with_unused_noqa(self.engine.check_text(fixed, info), fixed, info)
         result.fix_errors = errors
         result.fixed_count = applied
@@ -236,6 +237,19 @@ class _Worker:
         if found:
             result.findings = sorted([*result.findings, *found], key=lambda f: f.sort_key)
         return result
+
+
+_LINE_BREAKS = ("\r\n", "\r", "\n")
+
+
+def _keep_final_line_break(original: str, fixed: str) -> str:
+    """``fixed`` ending as ``original`` does (libcst loses the last ``\r`` of a CR-only file)."""
+    if fixed == original:
+        return fixed
+    end = next((brk for brk in _LINE_BREAKS if original.endswith(brk)), "")
+    if end and fixed and not fixed.endswith(_LINE_BREAKS):
+        return fixed + end
+    return fixed
 
 
 def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:

@@ -344,6 +344,7 @@ def test_fix_output_compiles_keeps_the_encoding_and_is_idempotent(data: bytes) -
     if any(b"coding" in line for line in head):
         assert fixed_head == head  # the coding cookie stays where it is
     assert _newline_kinds(fixed) <= (_newline_kinds(data) or {b"\n"})
+    assert fixed.endswith((b"\r", b"\n")) == data.endswith((b"\r", b"\n"))  # the last line break too
     assert fix(fixed) is None, "a second --fix changed the file again"
 
 

@@ -498,3 +498,15 @@ def clean(config: str | None) -> None:
         sys.exit(EXIT_ERROR)
     if removed:
         click.echo(f"Removed {directory}")
+
+
+@main.command()
+def server() -> None:
+    """Run the Language Server over stdio (needs the `lsp` extra: pygls, lsprotocol)."""
+    try:
+        from gradlint.lsp_server import main as serve
+    except ImportError as error:
+        click.echo(f"gradlint: error: the language server needs the `lsp` extra ({error}); "
+                   "install it with: pip install 'gradlint[lsp]' (or -e '.[lsp]' from a checkout)", err=True)
+        sys.exit(EXIT_ERROR)
+    serve()

@@ -92,12 +92,12 @@ _CHECK_CALL = re.compile(r"close|assert|equal", re.IGNORECASE)
 _CONFIG_CLASS = re.compile(r"(Config|Configs|Cfg|Args|Arguments|Params|Settings|Options|HParams|Hparams)$")
 _CONFIG_BASES = re.compile(r"(Config|Cfg|Args|Arguments|Params|Settings|BaseModel|NamedTuple|TypedDict|Schema)$")
 _CONFIG_DECORATOR = re.compile(r"dataclass|(^|\.)(s|define|frozen|attrs)$|pydantic")
-# Imported bases that a subclass does not restate: their defaults are not concrete.
-_ABSTRACT_BASES = frozenset({
-    "Module", "Optimizer", "LRScheduler", "_LRScheduler", "Dataset", "IterableDataset",
-    "Function", "ABC", "Generic", "Protocol", "Enum", "IntEnum", "Exception", "object",
-    "Registrable", "FromParams", "Callback", "LightningModule", "Sampler", "Metric",
-})
+# Imported concrete classes whose defaults a subclass restates (optimizers, schedulers,
+# normalization layers): ``class AdamW(torch.optim.AdamW)`` mirrors AdamW's ``eps``.
+_CONCRETE_BASE = re.compile(
+    r"^(Adam\w*|N?R?Adam|SGD|RMSprop|Adagrad|Adadelta|Adamax|ASGD|Rprop|LBFGS|SparseAdam|Adafactor|Lion\w*"
+    r"|\w*LR|\w*Scheduler\w*|ReduceLROnPlateau|LayerNorm|GroupNorm|RMSNorm|(Batch|Instance)Norm\dd|LocalResponseNorm)$"
+)
 
 TEXT_TRIGGER = re.compile(
     r"penalt|thresh|coef|clip|margin|eps|tol|weight|factor|norm|grad|ratio|health|score|reward"
@@ -238,6 +238,7 @@ class _Collector:
         self.facts: list[dict[str, Any]] = []
         self.statement = 1
         self._handled: set[int] = set()
+        self.branch: tuple[int, int] | None = None  # (if chain, branch) of the current statement
         self.external: set[str] = set()  # names imported from outside the package
         self.copied: list[int] = []  # lines with a ``# Copied from`` marker
         if "opied" in source:
@@ -354,6 +355,9 @@ class _Collector:
             return
         if isinstance(node, ast.Assert):
             return  # tolerances of checks
+        if isinstance(node, ast.If):
+            self.if_chain(node, scope, klass, function, node.lineno, 0)
+            return
         if isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if node.value is not None and len(targets) == 1 and number(node.value) is not None:
@@ -379,6 +383,23 @@ class _Collector:
             elif isinstance(value, ast.AST):
                 self.expr(value, function)
 
+    def if_chain(
+        self, node: ast.If, scope: str, klass: _Class | None, function: str | None, chain: int, index: int
+    ) -> None:
+        """``if``/``elif``/``else`` branches are alternatives: an assignment in each is one
+        setting per case (``threshold = 0.1`` for one dataset, for another), not a copy."""
+        line, saved = self.statement, self.branch
+        self.expr(node.test, function)
+        self.branch = (chain, index)
+        self.body(node.body, scope, klass, function)
+        if len(node.orelse) == 1 and isinstance(node.orelse[0], ast.If):
+            self.statement = node.orelse[0].lineno
+            self.if_chain(node.orelse[0], scope, klass, function, chain, index + 1)
+        elif node.orelse:
+            self.branch = (chain, index + 1)
+            self.body(node.orelse, scope, klass, function)
+        self.statement, self.branch = line, saved
+
     def imports(self, node: ast.Import | ast.ImportFrom) -> None:
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -398,7 +419,7 @@ class _Collector:
         wraps = False
         for base in node.bases:
             dotted = _dotted(base)
-            if dotted and dotted.split(".")[0] in self.external and dotted.split(".")[-1] not in _ABSTRACT_BASES:
+            if dotted and dotted.split(".")[0] in self.external and _CONCRETE_BASE.search(dotted.split(".")[-1]):
                 wraps = True  # ``class AdamOptimizer(torch.optim.Adam)`` restates Adam's defaults
         self.body(node.body, "class", _Class(node.name, bases, config, wraps), None)
 
@@ -441,7 +462,10 @@ class _Collector:
                 role = " ".join(tokens)
             self.add(value, "const", role or "", tokens, name, id=name)
             return
-        self.named_value(value, "assign", name, None)
+        if self.branch is not None:
+            self.named_value(value, "assign", name, None, b=list(self.branch))
+        else:
+            self.named_value(value, "assign", name, None)
 
     def augmented(self, node: ast.AugAssign) -> None:
         """``health -= vanishing_ratio * 0.5``: a penalty named after the operand and target."""
@@ -488,7 +512,8 @@ class _Collector:
             callee = _last_name(node.args[0]) or callee  # ``partial(nn.LayerNorm, eps=1e-6)``
         for keyword in node.keywords:
             if keyword.arg is not None and number(keyword.value) is not None:
-                self.named_value(keyword.value, "kwarg", keyword.arg, callee)
+                # Two calls in one statement are two places (``group(Adam(eps=..), Adam(eps=..))``).
+                self.named_value(keyword.value, "kwarg", keyword.arg, callee, u=f"{node.lineno}:{node.col_offset}")
 
     def binop(self, node: ast.BinOp) -> None:
         if not isinstance(node.op, (ast.Mult, ast.Div)):

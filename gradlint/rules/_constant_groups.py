@@ -346,9 +346,11 @@ def duplicate_groups(facts: Mapping[str, list[Any]], settings: Any) -> list[Grou
         if len(consts) < 2:
             places = [place for place in places if place.fact["k"] != "const"]
         for cluster in _clusters(places) if " " not in role else [places]:
-            if len({(place.path, place.fact["s"]) for place in cluster}) < 2:
+            if len({(place.path, place.fact["s"], place.fact.get("u")) for place in cluster}) < 2:
                 if cluster:
                     singles.setdefault(key, []).extend(cluster)
+                continue
+            if _alternatives(cluster):
                 continue
             cluster.sort(key=lambda place: (place.path, place.fact["l"], place.fact["c"]))
             group = Group(value, role, project, scope, cluster, module=module, home=home)
@@ -409,12 +411,27 @@ _GENERIC_CONTEXT = frozenset({
     "loss", "module", "layer", "block", "base", "init", "forward", "get", "make", "build",
     "compute", "fn", "func", "function", "call", "from", "to", "v1", "v2", "v3", "nn", "torch",
     "model", "net", "network", "default", "new", "create", "apply", "run", "update", "step",
+    "norm", "normalization",
 })
 
 
 def _context(fact: dict[str, Any]) -> set[str]:
+    """The words of a place's function, class or callee (and that whole name) that can tie
+    it to another place: ``LayerNorm`` ties to ``LayerNorm``, ``VecNorm`` to ``VecNormV2``."""
     own = set(name_tokens(fact["w"]))
-    return {t for t in fact["h"].split("_") if t and t not in own and t not in _GENERIC_CONTEXT}
+    words = [t for t in fact["h"].split("_") if t and t not in own]
+    found = {t for t in words if t not in _GENERIC_CONTEXT}
+    if words:
+        found.add("_".join(words))
+    return found
+
+
+def _alternatives(places: list[Place]) -> bool:
+    """Every place assigns the value in a different branch of one ``if``/``elif`` chain."""
+    branches = [place.fact.get("b") for place in places]
+    if not all(branches) or len({place.path for place in places}) != 1:
+        return False
+    return len({b[0] for b in branches}) == 1 and len({b[1] for b in branches}) == len(branches)  # type: ignore[index]
 
 
 def _clusters(places: list[Place]) -> list[list[Place]]:

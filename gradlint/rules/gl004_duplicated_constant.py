@@ -196,6 +196,11 @@ class DuplicatedConstant(Rule):
         # Formatting widths and sample rates are not tuning values.
         Valid("a = tree.pformat(margin=1000000)\nb = tree.pformat(margin=1000000)\n"),
         Valid("if torch_version >= 2.1:\n    a()\nif torch_version >= 2.1:\n    b()\n"),
+        # One setting per case of an if/elif chain is not a copy.
+        Valid(
+            "if dataset == 'a':\n    reward_threshold = 0.1\nelif dataset == 'b':\n    reward_threshold = 0.5\n"
+            "else:\n    reward_threshold = 0.1\n"
+        ),
     )
     INVALID = (
         Invalid(
@@ -232,6 +237,19 @@ class DuplicatedConstant(Rule):
         Invalid(
             "a = adjust(img, brightness_factor=0.7)\nb = adjust(img, brightness_factor=0.7)\n",
             message="`0.7` (brightness factor) is repeated in 2 places",
+            count=2,
+        ),
+        # Two calls in one statement are two places.
+        Invalid(
+            "opt = group(Adam(actor, eps=1e-5), Adam(critic, eps=1e-5))\n",
+            message="name it once as `ADAM_EPS` in this module",
+            count=2,
+        ),
+        # A subclass of an imported base class that is not an optimizer, scheduler or norm layer.
+        Invalid(
+            "from tensorlib import ModuleBase\n"
+            "class Greedy(ModuleBase):\n    def __init__(self, eps_end=0.1):\n        pass\n"
+            "class GreedyWrapper(ModuleBase):\n    def __init__(self, eps_end=0.1):\n        pass\n",
             count=2,
         ),
         Invalid(

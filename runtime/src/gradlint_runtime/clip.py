@@ -72,7 +72,7 @@ def _clip(
         raise_if_nonfinite(total, norm_type)
     coef = clip_coefficient(total, float(max_norm))
     scale_gradients_(grads, coef, foreach)
-    return total, coef, dtype
+    return total, coef, dtype.dtype
 
 
 @torch.no_grad()

@@ -53,11 +53,15 @@ class GradientStats:
     """Device tensors from ``collect_async``; nothing in here has been read to the host, and
     nothing refers to the gradients (they may be freed or changed right after collecting).
 
-    All tensors are float64 and 0-dim except ``norms`` (one per gradient). ``nan_count`` /
-    ``inf_count`` are None when counting is off; ``post_clip_norm`` / ``clip_coefficient``
-    are None unless the stats come from ``collect_and_clip_async``.
+    Every statistic lives in one float64 vector (``packed``: the scalars in ``_PACKED``
+    order, then the per-tensor norms), so that ``materialize`` reads it with one
+    ``tolist()``; the named fields (``total_norm``, ``norms``, ``health``, ...) are 0-dim
+    (``norms``: 1-D) views of it. ``nan_count`` / ``inf_count`` are None when counting
+    is off, ``zero_count`` unless ``count_zeros``; ``post_clip_norm`` / ``clip_coefficient``
+    unless the stats come from ``collect_and_clip_async``.
     """
 
+    packed: Tensor
     total_norm: Tensor
     norms: Tensor
     min_norm: Tensor
@@ -74,6 +78,19 @@ class GradientStats:
     num_elements: int
     post_clip_norm: Tensor | None = None
     clip_coefficient: Tensor | None = None
+
+
+def _stats(packed: Tensor, num_tensors: int, num_elements: int, absent: frozenset[str]) -> GradientStats:
+    """``GradientStats`` whose fields are views of ``packed`` (one ``unbind``)."""
+    views = dict(zip(_PACKED, packed[:_SCALARS].unbind()))
+    for name in absent:
+        views[name] = None  # type: ignore[assignment]
+    return GradientStats(
+        packed=packed, norms=packed[_SCALARS:], num_tensors=num_tensors, num_elements=num_elements, **views
+    )
+
+
+_INDEX = {name: k for k, name in enumerate(_PACKED)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,44 +211,59 @@ class GradientCollector:
             stats, grads = self._collect(gradients(parameters))
             coef = clip_coefficient(stats.total_norm, float(max_norm))
             scale_gradients_(grads, coef, foreach)
-            return _replace(stats, post_clip_norm=stats.total_norm * coef, clip_coefficient=coef)
+            packed = stats.packed.clone()
+            packed[_INDEX["post_clip_norm"]] = stats.total_norm * coef
+            packed[_INDEX["clip_coefficient"]] = coef
+            absent = frozenset(name for name in ("nan_count", "inf_count", "zero_count") if getattr(stats, name) is None)
+            return _stats(packed, stats.num_tensors, stats.num_elements, absent)
 
     def _collect(self, grads: list[Tensor]) -> tuple[GradientStats, list[Tensor]]:
         suspects = Suspects()
         norms, total = total_norm_f64(grads, self.norm_type, dtype=result_dtype(grads), suspects=suspects)
         n = len(grads)
         zero = torch.zeros((), dtype=torch.float64, device=total.device)
-        # every count from the per-tensor norms, in one reduction
-        flags = torch.stack(
+        # every count from the per-tensor norms, in one reduction:
+        # [vanishing, exploding, NaN tensors, inf tensors]
+        counts = torch.stack(
             [norms < self.vanishing_threshold, norms > self.exploding_threshold, torch.isnan(norms), torch.isinf(norms)]
+        ).sum(dim=1, dtype=torch.float64)
+        # health = clamp(1 - penalties, 0, 1), and 0 when a tensor is NaN/inf: a weight of -2
+        # per non-finite tensor takes the score below 0 (the counts are finite integers)
+        share = 1.0 / max(n, 1)
+        weights = torch.tensor(
+            [-VANISHING_HEALTH_PENALTY * share, -EXPLODING_HEALTH_PENALTY * share, -2.0, -2.0],
+            dtype=torch.float64,
+            device=total.device,
         )
-        vanishing, exploding, nan_tensors, inf_tensors = flags.sum(dim=1, dtype=torch.float64).unbind()
-        denominator = float(max(n, 1))
-        penalty = vanishing * (VANISHING_HEALTH_PENALTY / denominator) + exploding * (
-            EXPLODING_HEALTH_PENALTY / denominator
-        )
-        health = torch.where(flags[2:].any(), zero, torch.clamp(1.0 - penalty, 0.0, 1.0))
-        low, high = torch.aminmax(norms) if n else (zero, zero)
-        nan_count = inf_count = None
+        health = torch.clamp(1.0 + counts @ weights, 0.0, 1.0)
+        low_high = torch.aminmax(norms) if n else (zero, zero)
+        absent = set()
         if self.count_nonfinite:
-            suspect = grads if suspects.indices is None else [grads[i] for i in suspects.indices]
-            nan_count, inf_count = _nan_inf_counts(suspect, zero).unbind()
-        stats = GradientStats(
-            total_norm=total,
-            norms=norms,
-            min_norm=low,
-            max_norm=high,
-            vanishing_count=vanishing,
-            exploding_count=exploding,
-            nan_tensor_count=nan_tensors,
-            inf_tensor_count=inf_tensors,
-            nan_count=nan_count,
-            inf_count=inf_count,
-            zero_count=_zero_count(grads, zero) if self.count_zeros else None,
-            health=health,
-            num_tensors=n,
-            num_elements=sum(g.numel() for g in grads),
+            if suspects.indices is not None and not suspects.indices:
+                nan_inf = torch.zeros(2, dtype=torch.float64, device=total.device)  # nothing flagged: no pass
+            else:
+                suspect = grads if suspects.indices is None else [grads[i] for i in suspects.indices]
+                nan_inf = _nan_inf_counts(suspect, zero)
+        else:
+            nan_inf = torch.zeros(2, dtype=torch.float64, device=total.device)
+            absent |= {"nan_count", "inf_count"}
+        if self.count_zeros:
+            zeros = _zero_count(grads, zero).reshape(1)
+        else:
+            zeros = zero.reshape(1)
+            absent.add("zero_count")
+        absent |= {"post_clip_norm", "clip_coefficient"}
+        scalars = torch.cat(
+            [
+                torch.stack([total, low_high[0], low_high[1]]),
+                counts,
+                nan_inf,
+                zeros,
+                torch.stack([health, zero, zero]),
+                norms,
+            ]
         )
+        stats = _stats(scalars, n, sum(g.numel() for g in grads), frozenset(absent))
         return stats, grads
 
     def materialize(self, stats: GradientStats) -> GradientHealthMetrics:
@@ -276,17 +308,9 @@ class GradientCollector:
         )
 
 
-def _replace(stats: GradientStats, **changes: Tensor) -> GradientStats:
-    values = {f.name: getattr(stats, f.name) for f in fields(stats)}
-    values.update(changes)
-    return GradientStats(**values)
-
-
 def pack(stats: GradientStats) -> Tensor:
     """Every statistic in one float64 vector: the ``_PACKED`` scalars, then per-tensor norms."""
-    absent = torch.zeros_like(stats.total_norm)
-    scalars = [getattr(stats, name) for name in _PACKED]
-    return torch.cat([torch.stack([absent if s is None else s.to(absent.device) for s in scalars]), stats.norms])
+    return stats.packed
 
 
 def _zero_count(grads: list[Tensor], zero: Tensor) -> Tensor:
@@ -344,8 +368,8 @@ def named_norms(
         grads = [g for _, g in named if g.numel() > 0]
         dtype = result_dtype(grads)
         norms, total = total_norm_f64(grads, check_order(p), dtype=dtype)
-        values = norms.to(dtype).unbind() if grads else ()
+        values = norms.to(dtype.dtype).unbind() if grads else ()
         names = [name for name, g in named if g.numel() > 0]
         out = {f"grad_{p}_norm{group_separator}{name}": value for name, value in zip(names, values)}
-        out[f"grad_{p}_norm_total"] = total.to(dtype)
+        out[f"grad_{p}_norm_total"] = total.to(dtype.dtype)
     return out

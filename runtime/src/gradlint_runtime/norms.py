@@ -48,17 +48,27 @@ def check_order(norm_type: float) -> float:
 _WIDE = (torch.float64, torch.complex128)
 
 
-def result_dtype(grads: list[Tensor]) -> torch.dtype:
+class ResultDtype:
+    """The result dtype of a gradient list, and whether it holds complex tensors (one scan)."""
+
+    __slots__ = ("dtype", "complex")
+
+    def __init__(self, grads: list[Tensor]) -> None:
+        dtypes = {g.dtype for g in grads}
+        self.dtype = torch.float64 if not dtypes.isdisjoint(_WIDE) else torch.float32
+        self.complex = not dtypes.isdisjoint(_COMPLEX)
+
+
+def result_dtype(grads: list[Tensor]) -> ResultDtype:
     """float64 if any gradient is float64 (or complex128), else float32 (never a 16-bit
-    result that overflows)."""
-    dtypes = {g.dtype for g in grads}
-    return torch.float64 if dtypes.intersection(_WIDE) else torch.float32
+    result that overflows); ``.dtype`` is the torch dtype."""
+    return ResultDtype(grads)
 
 
-def prepare(grads: list[Tensor], p: float) -> list[Tensor]:
+def prepare(grads: list[Tensor], p: float, dtype: ResultDtype | None = None) -> list[Tensor]:
     """Complex gradients become real ones with the same p-norm (a view for p = 2); DTensor
     gradients stay as they are (the engine reduces them over their mesh)."""
-    if not {g.dtype for g in grads}.isdisjoint(_COMPLEX):
+    if (dtype or ResultDtype(grads)).complex:
         grads = [real_view(g, p) for g in grads]
     return grads
 
@@ -71,7 +81,7 @@ def total_norm_f64(
     p: float,
     foreach: bool | None = None,
     process_group: Any = None,
-    dtype: torch.dtype | None = None,
+    dtype: ResultDtype | None = None,
     suspects: _engine.Suspects | None = None,
 ) -> tuple[Tensor, Tensor]:
     """(per-tensor norms, total norm), both float64, the total reduced over ``process_group``.
@@ -79,13 +89,14 @@ def total_norm_f64(
     ``dtype`` is ``result_dtype(grads)`` when the caller already has it. ``suspects``
     learns which tensors may hold a NaN/inf (see ``_engine.Suspects``).
     """
-    grads = prepare(grads, p)
+    dtype = dtype or ResultDtype(grads)
+    grads = prepare(grads, p, dtype)
     if process_group is not None:
         empty_device = None if grads else _distributed.communication_device(process_group)
         norms = _per_tensor(grads, p, foreach, empty_device, suspects)
         return norms, _distributed.global_norm(norms, p, process_group)
     norms = _per_tensor(grads, p, foreach, None, suspects)
-    narrow = (dtype or result_dtype(grads)) == torch.float32
+    narrow = dtype.dtype == torch.float32
     return norms, _engine.combine(norms, p, narrow_inputs=narrow)
 
 
@@ -129,12 +140,12 @@ def norm(tensor: Tensor, ord: float = 2.0) -> Tensor:
         (for p > 0 and inf). An empty tensor has norm 0 (``-inf`` on an empty tensor raises).
     """
     p = check_order(ord)
-    dtype = result_dtype([tensor])
+    dtype = ResultDtype([tensor])
     if tensor.numel() == 0:
         if p == -math.inf:
             raise ValueError("the -inf norm (min |x|) of an empty tensor is undefined")
-        return torch.zeros((), dtype=dtype, device=tensor.device)
-    return _per_tensor(prepare([tensor], p), p, None, None, None)[0].to(dtype)
+        return torch.zeros((), dtype=dtype.dtype, device=tensor.device)
+    return _per_tensor(prepare([tensor], p, dtype), p, None, None, None)[0].to(dtype.dtype)
 
 
 @torch.no_grad()
@@ -177,8 +188,8 @@ def total_norm(
     """
     p = check_order(norm_type)
     grads = gradients(tensors)
-    dtype = result_dtype(grads)
+    dtype = ResultDtype(grads)
     _, total = total_norm_f64(grads, p, foreach, process_group, dtype)
     if error_if_nonfinite:
         raise_if_nonfinite(total, norm_type)
-    return total.to(dtype)
+    return total.to(dtype.dtype)

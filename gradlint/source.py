@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import errno
 import os
 import re
@@ -54,19 +55,47 @@ def _lines_as_python_reads_them(data: bytes) -> Callable[[], bytes]:
     return readline
 
 
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+_BLANK_OR_COMMENT = re.compile(rb"^[ \t\f]*(?:[#\r\n]|$)")
+
+
+def _raw_cookie(data: bytes) -> str | None:
+    """The PEP 263 cookie of the first two lines, read from the bytes as CPython does."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return None  # a BOM with a contradicting cookie is an error either way
+    readline = _lines_as_python_reads_them(data)
+    for _ in range(2):
+        line = readline()
+        match = _COOKIE.match(line)
+        if match:
+            try:
+                return codecs.lookup(match.group(1).decode("ascii")).name
+            except (LookupError, UnicodeDecodeError):
+                return None
+        if not _BLANK_OR_COMMENT.match(line):
+            return None
+    return None
+
+
 def decode(data: bytes) -> Source:
     """Decode per PEP 263 (coding cookie, BOM, UTF-8 default)."""
     try:
         encoding, _ = tokenize.detect_encoding(_lines_as_python_reads_them(data))
     except SyntaxError as error:
-        # No usable cookie: report the first bad byte against the UTF-8 default if there is one.
-        encoding = "utf-8"
-        try:
-            data.decode(encoding)
-        except UnicodeDecodeError:
-            pass
+        # tokenize decodes the cookie's line as UTF-8 first; CPython reads the cookie from the
+        # raw bytes (``#\xff coding: latin-1`` runs), so look for it the same way.
+        cookie = _raw_cookie(data)
+        if cookie is not None:
+            encoding = cookie
         else:
-            raise UndecodableSource(str(error), Location(1, 1)) from None
+            # No usable cookie: report the first bad byte against the UTF-8 default, if any.
+            encoding = "utf-8"
+            try:
+                data.decode(encoding)
+            except UnicodeDecodeError:
+                pass
+            else:
+                raise UndecodableSource(str(error), Location(1, 1)) from None
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:

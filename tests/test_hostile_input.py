@@ -249,3 +249,12 @@ def test_code_the_compiler_rejects_is_gl000(project: Project, source: str) -> No
     assert result.code == 1
     assert [line.split(": ")[1] for line in _rows(result.stdout)] == ["GL000"]
     assert "newer" not in result.stderr
+
+
+def test_a_coding_cookie_after_a_non_utf8_byte(project: Project) -> None:
+    """CPython reads the cookie from the raw bytes; tokenize.detect_encoding refused the line."""
+    data = b"#\xff -*- coding: latin-1 -*-\n# H\xe9l\xe8ne\n" + FIXABLE.encode()
+    compile(data, "a.py", "exec")
+    project.write("a.py", data)
+    result = run_cli("check", "--no-cache", "--output-format", "concise", "a.py")
+    assert _rows(result.stdout) == ["a.py:5:9: GL002"], result.stdout

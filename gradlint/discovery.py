@@ -215,6 +215,8 @@ def _walk(
                 is_dir = entry.is_dir()
             except OSError:
                 continue
+            if not is_dir and not entry.name.endswith(PYTHON_SUFFIXES):
+                continue  # not ours to check: no need to match it against any pattern
             relative = os.path.relpath(entry.path, base).replace(os.sep, "/")
             # Unanchored patterns match at any depth; ``/x`` only at the base.
             if exclude.match_file(relative + "/" if is_dir else relative):
@@ -223,7 +225,7 @@ def _walk(
                 continue
             if is_dir:
                 stack.append((entry.path, ignores))
-            elif entry.name.endswith(PYTHON_SUFFIXES):
+            else:
                 try:
                     if not entry.is_file():
                         continue

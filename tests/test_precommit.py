@@ -64,7 +64,9 @@ def _hooks_repository(directory: Path) -> Path:
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-def test_pre_commit_try_repo(tmp_path: Path) -> None:
+def test_pre_commit_run(tmp_path: Path) -> None:
+    """The README's setup: a `.pre-commit-config.yaml` with `rev: <commit sha>`, both hooks and
+    the `pass_filenames: false` variant for whole-project GL004."""
     pytest.importorskip("pre_commit")
     hooks = _hooks_repository(tmp_path.joinpath("hooks").resolve())
     target = tmp_path / "target"
@@ -82,6 +84,22 @@ def test_pre_commit_try_repo(tmp_path: Path) -> None:
     (target / "opt" / "__init__.py").write_text("")
     (target / "opt" / "opt_a.py").write_text("def a(x, clip_coef=0.2):\n    return x * clip_coef\n")
     (target / "opt" / "opt_b.py").write_text("def b(x, clip_coef=0.2):\n    return x * clip_coef\n")
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=hooks, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    (target / ".pre-commit-config.yaml").write_text(
+        "repos:\n"
+        f"  - repo: {hooks}\n"
+        f"    rev: {sha}\n"
+        "    hooks:\n"
+        "      - id: gradlint\n"
+        "        alias: gradlint-staged\n"
+        "      - id: gradlint-fix\n"
+        "      - id: gradlint\n"
+        "        alias: gradlint-project\n"
+        "        pass_filenames: false\n"
+        '        args: ["."]\n'
+    )
     _git("init", "-q", cwd=target)
     _git("add", "-A", cwd=target)
     _git("commit", "-q", "-m", "target", cwd=target)
@@ -95,9 +113,9 @@ def test_pre_commit_try_repo(tmp_path: Path) -> None:
     # What a user sees: the default (full) output format.
     env.pop("GRADLINT_OUTPUT_FORMAT", None)
 
-    def try_repo(*args: str) -> subprocess.CompletedProcess[str]:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "pre_commit", "try-repo", str(hooks), *args],
+            [sys.executable, "-m", "pre_commit", "run", *args],
             cwd=target,
             env=env,
             capture_output=True,
@@ -106,8 +124,8 @@ def test_pre_commit_try_repo(tmp_path: Path) -> None:
             timeout=300,
         )
 
-    # Both hooks in one run (one environment build): the check fails, the fix rewrites.
-    result = try_repo("--all-files", "--verbose")
+    # Every hook in one run (one environment build): the check fails, the fix rewrites.
+    result = run("--all-files", "--verbose")
     output = result.stdout + result.stderr
     if result.returncode != 0 and any(sign in output for sign in NO_INDEX_SIGNS):
         pytest.skip("pre-commit could not install the hook: no package index reachable")
@@ -122,11 +140,25 @@ def test_pre_commit_try_repo(tmp_path: Path) -> None:
     assert (target / "unfixable.py").read_text() == UNFIXABLE
     assert (target / "generated" / "out.py").read_text() == FIXABLE
 
-    # A commit with no Python file skips both hooks: "no files" is not an error.
+    # One staged file: the per-file hook sees it alone (no duplicate), the project-wide
+    # variant compares it with the rest of the project.
+    _git("add", "-A", cwd=target)
+    _git("commit", "-q", "-m", "fixed", cwd=target)
+    with (target / "opt" / "opt_a.py").open("a") as stream:
+        stream.write("# touched\n")
+    _git("add", "opt/opt_a.py", cwd=target)
+    staged = run("gradlint-staged")
+    assert staged.returncode == 0, staged.stdout + staged.stderr
+    project_wide = run("gradlint-project")
+    assert project_wide.returncode == 1, project_wide.stdout
+    assert " --> opt/opt_a.py:1:20" in project_wide.stdout and " --> opt/opt_b.py:1:20" in project_wide.stdout
+    _git("commit", "-q", "-m", "touched", cwd=target)
+
+    # A commit with no Python file skips the hooks: "no files" is not an error.
     for name in ("unfixable.py", "fixable.py", "opt/opt_a.py", "opt/opt_b.py", "opt/__init__.py", "generated/out.py"):
         (target / name).unlink()
     _git("add", "-A", cwd=target)
     _git("commit", "-q", "-m", "only notes", cwd=target)
-    quiet = try_repo("gradlint", "--all-files")
+    quiet = run("gradlint-staged", "--all-files")
     assert quiet.returncode == 0, quiet.stdout + quiet.stderr
     assert "(no files to check)" in quiet.stdout

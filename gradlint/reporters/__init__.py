@@ -82,22 +82,27 @@ def relative_uri_path(path: str, root: str) -> str | None:
 Reporter = Callable[[RunResult, ReportContext], str]
 
 
-def reporter(name: str) -> Reporter:
-    from gradlint.reporters import full, github, gitlab, json_format, junit, pylint, rdjson, sarif, text
+# Format -> (module, function): a run imports only the reporter it uses (junit pulls in xml,
+# sarif urllib; a warm run must not pay for them).
+_RENDERERS = {
+    "full": ("full", "render"),
+    "concise": ("text", "render"),
+    "json": ("json_format", "render"),
+    "json-lines": ("json_format", "render_lines"),
+    "junit": ("junit", "render"),
+    "gitlab": ("gitlab", "render"),
+    "github": ("github", "render"),
+    "pylint": ("pylint", "render"),
+    "sarif": ("sarif", "render"),
+    "rdjson": ("rdjson", "render"),
+}
 
-    table: dict[str, Reporter] = {
-        "full": full.render,
-        "concise": text.render,
-        "json": json_format.render,
-        "json-lines": json_format.render_lines,
-        "junit": junit.render,
-        "gitlab": gitlab.render,
-        "github": github.render,
-        "pylint": pylint.render,
-        "sarif": sarif.render,
-        "rdjson": rdjson.render,
-    }
-    return table[ALIASES.get(name, name)]
+
+def reporter(name: str) -> Reporter:
+    import importlib
+
+    module, function = _RENDERERS[ALIASES.get(name, name)]
+    return getattr(importlib.import_module(f"gradlint.reporters.{module}"), function)
 
 
 # Kept for callers of the old table (text/json/github/sarif).

@@ -555,7 +555,9 @@ class _Collector:
                 if _NORM_WORDS & set(tokens):
                     # ``grad_norm < 1e-7`` is a vanishing threshold, ``> 100.0`` an exploding one.
                     direction = "vanishing" if abs(found[0]) < 1.0 else "exploding"
-                    self.add(literal, "compare", f"{direction} threshold", [direction, "threshold"], name)
+                    # The name says what is compared: ``norm > 1e-12`` -> NORM_VANISHING_THRESHOLD.
+                    hint = [t for t in tokens if t not in ("threshold", "thresh")] + [direction, "threshold"]
+                    self.add(literal, "compare", f"{direction} threshold", hint, name)
                 elif is_float:
                     role = role_of(tokens, self.words)
                     words = [self.words.get(t, t) for t in tokens if t not in _NOT_TUNING] or tokens

@@ -384,7 +384,11 @@ def _name_new_constants(groups: list[Group], singles: Mapping[tuple[str, str, st
         home = group.home
         if home not in taken:
             taken[home] = {name: value or "" for name, value in existing_names(home).items()}
+        # ``EPS = 1e-8`` inside a function: a module-level ``EPS`` would be shadowed there.
+        assigned = {p.fact["w"] for p in group.places if p.fact["k"] == "assign"}
         for name in _name_candidates(group):
+            if name in assigned:
+                continue
             existing = taken[home].get(name, "")
             if name in taken[home] and existing != group.value:
                 continue

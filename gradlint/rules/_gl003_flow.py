@@ -271,6 +271,7 @@ class _Uses:
     mapping: bool = False  # **x, x.items(), x["key"]
     sized: bool = False  # len(x), x[i]
     moved_bare: bool = False  # x.to(...) as a statement: modules move in place
+    stepped: bool = False  # next(x): the function relies on x being an iterator
 
 
 def use_kind(uses: _Uses | None) -> str:
@@ -325,6 +326,9 @@ class Verdict:
     params: dict[str, Param]
     self_tensors: list[str]  # self attributes holding tensors that met the device
     moved_modules: list[str]  # parameters holding the caller's module that were moved
+    stepped: set[str] = field(default_factory=set)  # parameters passed to next()
+    assigned_self: set[str] = field(default_factory=set)  # self attributes this function sets
+    is_init: bool = False
 
 
 class FunctionFlow:
@@ -347,6 +351,7 @@ class FunctionFlow:
         self.host_calls = False  # .cpu() / .numpy() / .pin_memory() in the body
         self.cuda_api = False
         self.tests: list[tuple[ast.AST, bool]] = []  # (test, raises): asserts and if-raise
+        self.registered: set[str] = set()  # self.register_buffer("name", ...) in this function
         self._read_params()
         self._read_body()
 
@@ -472,12 +477,20 @@ class FunctionFlow:
         if isinstance(func, ast.Name):
             if func.id in self.params:
                 self._uses(func.id).called = True
-            elif func.id == "len" and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in self.params:
-                self._uses(node.args[0].id).sized = True
+            elif func.id in ("len", "next") and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id in self.params:
+                uses = self._uses(node.args[0].id)
+                if func.id == "len":
+                    uses.sized = True
+                else:
+                    uses.stepped = True
         elif isinstance(func, ast.Attribute):
             owner = func.value
             if isinstance(owner, ast.Name) and owner.id in self.params and func.attr in _MAPPING_METHODS:
                 self._uses(owner.id).mapping = True
+            if func.attr in ("register_buffer", "register_parameter") and node.args:
+                first = node.args[0]
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    self.registered.add(first.value)
             if func.attr == "__init__" and isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super":
                 self.super_calls.append(node)
             qualified = self.qualified(func) or ""
@@ -499,7 +512,11 @@ class FunctionFlow:
         silenced = None
         if reasons:
             silenced = self._silenced(device.arg, literal)
-        return Verdict(reasons, silenced, params, sorted(run.reached_self), sorted(run.moved_modules))
+        stepped = {name for name, uses in self.uses.items() if uses.stepped}
+        return Verdict(
+            reasons, silenced, params, sorted(run.reached_self), sorted(run.moved_modules),
+            stepped, set(run.self_values) | self.registered, self.function.name == "__init__",
+        )
 
     def _silenced(self, device: str, literal: str) -> str | None:
         kind = literal.partition(":")[0]
@@ -919,6 +936,8 @@ def choose_source(verdict: Verdict, device: str) -> Source | None:
     for index, (name, param) in enumerate(verdict.params.items()):
         if name == device or param.star == "**" or param.has_none_default or param.kind not in _PRIORITY:
             continue
+        if name in verdict.stepped:
+            continue  # next(x): listing it would break the function, reading it would consume it
         if param.star == "*" and param.kind != TENSORS:
             continue
         moved = 0 if name in verdict.moved_modules else 1
@@ -936,6 +955,110 @@ def choose_source(verdict: Verdict, device: str) -> Source | None:
             inline = annotation.rpartition(".")[2] not in _PARAMETERS_ANNOTATIONS or annotation.endswith("ParameterList")
             return Source(param.name, param.kind, wrap, inline)
         return Source(param.name, param.kind)
-    if verdict.self_tensors:
-        return Source(f"self.{verdict.self_tensors[0]}", TENSOR)
+    # A tensor held on self, if it exists before the function runs (not set up by it).
+    held = [attr for attr in verdict.self_tensors if attr not in verdict.assigned_self]
+    if held and not verdict.is_init:
+        return Source(f"self.{held[0]}", TENSOR)
     return None
+
+
+# -- across files: a subclass that hands the caller's module and the default to its base -------
+#
+# Facts (JSON) per file: ``{"t": "mover", "c": class, "i": index, "p": name}`` for a class whose
+# ``__init__`` moves (or hands on to be moved) its parameter at positional ``index`` / keyword
+# ``name``; ``{"t": "del", "c": class, "b": [bases], "a": {index: name}, "k": {kw: name}, ...}``
+# for an ``__init__`` with a literal device default that forwards parameters and that default to
+# ``super().__init__`` and was not reported in its own file (the forwarded parameter's kind is
+# unknown there). The reduce step reports a delegator whose base, by class name anywhere in the
+# project, moves the parameter it forwards.
+
+_MESSAGE_MOVES = "`{name}` defaults to '{literal}' and moves the caller's module"
+
+
+def positional_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    """Positional parameter names after ``self``."""
+    names = [arg.arg for arg in [*function.args.posonlyargs, *function.args.args]]
+    return names[1:] if names and names[0] in ("self", "cls") else names
+
+
+def mover_fact(class_name: str, function: ast.FunctionDef | ast.AsyncFunctionDef, moved: Iterable[str]) -> list[dict]:
+    positional = positional_names(function)
+    return [
+        {"t": "mover", "c": class_name, "i": positional.index(name) if name in positional else -1, "p": name}
+        for name in sorted(set(moved))
+    ]
+
+
+def delegation_fact(
+    class_def: ast.ClassDef, function: ast.FunctionDef | ast.AsyncFunctionDef, arg: ast.arg, literal: str, place: dict
+) -> dict | None:
+    """The super().__init__ call of ``function`` forwarding parameters and the default, if any."""
+    own = set(positional_names(function)) | {a.arg for a in function.args.kwonlyargs}
+    device = arg.arg
+    for node in ast.walk(function):
+        if not (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__"
+            and isinstance(node.func.value, ast.Call) and isinstance(node.func.value.func, ast.Name)
+            and node.func.value.func.id == "super"
+        ):
+            continue
+        passes = any(isinstance(k.value, ast.Name) and k.value.id == device for k in node.keywords) or any(
+            isinstance(a, ast.Name) and a.id == device for a in node.args
+        )
+        positional = {str(i): a.id for i, a in enumerate(node.args) if isinstance(a, ast.Name) and a.id in own and a.id != device}
+        keywords = {k.arg: k.value.id for k in node.keywords if k.arg and isinstance(k.value, ast.Name) and k.value.id in own and k.value.id != device}
+        if passes and (positional or keywords):
+            bases = [_dotted(base).rpartition(".")[2] for base in class_def.bases]
+            names = positional_names(function)
+            index = {name: names.index(name) for name in [*positional.values(), *keywords.values()] if name in names}
+            return {"t": "del", "c": class_def.name, "b": [b for b in bases if b], "a": positional, "k": keywords,
+                    "pi": index, "n": device, "lit": literal, **place}
+    return None
+
+
+def reduce_delegations(facts: dict, settings: object) -> list:
+    """Project step: delegators whose base class (by name) moves what they forward."""
+    from gradlint.findings import Finding, Location
+
+    movers: dict[str, list[dict]] = {}
+    delegators: list[tuple[str, dict]] = []
+    for path, items in facts.items():
+        for fact in items:
+            if fact.get("t") == "mover":
+                movers.setdefault(fact["c"], []).append(fact)
+            elif fact.get("t") == "del":
+                delegators.append((path, fact))
+    findings = []
+    reported: set[int] = set()
+    changed = True
+    while changed:  # a reported delegator moves the module too: its own subclasses may delegate to it
+        changed = False
+        for index, (path, fact) in enumerate(delegators):
+            if index in reported:
+                continue
+            hits = [
+                name
+                for base in fact["b"]
+                for mover in movers.get(base, ())
+                for name in [fact["a"].get(str(mover["i"])), fact["k"].get(mover["p"])]
+                if name
+            ]
+            if not hits:
+                continue
+            reported.add(index)
+            changed = True
+            movers.setdefault(fact["c"], []).append({"t": "mover", "c": fact["c"], "i": fact.get("pi", {}).get(hits[0], -1), "p": hits[0]})
+            if fact.get("q"):
+                continue
+            findings.append(
+                Finding(
+                    path=path,
+                    code="GL003",
+                    message=_MESSAGE_MOVES.format(name=fact["n"], literal=fact["lit"]),
+                    location=Location(fact["l"], fact["col"]),
+                    end_location=Location(fact["el"], fact["ec"]),
+                    fix=None,
+                    noqa_row=fact["s"],
+                )
+            )
+    return findings

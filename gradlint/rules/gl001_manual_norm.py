@@ -549,8 +549,7 @@ class ManualNorm(Rule):
         parts = term.parts or ()
         if root.order != "2" or term.order != "2":
             return
-        text = self.model.text
-        segments = [ast.get_source_segment(text, part) for part in parts]
+        segments = [self.model.source_segment(part) for part in parts]
         if any(segment is None for segment in segments):
             return
         if term.python:
@@ -594,18 +593,17 @@ class ManualNorm(Rule):
         source = term.source
         if source is None or root.order != term.order:
             return None
-        text = self.model.text
         python = root.python or term.python
         order = "" if term.order == "2" else f", {term.order}"
         if source[0] == "single":
             if term.host or term.multi:
                 return None
-            base = ast.get_source_segment(text, source[1])
+            base = self.model.source_segment(source[1])
             if base is None:
                 return None
             call = f"norm({base}{order})"
         elif source[0] == "list":
-            listed = ast.get_source_segment(text, source[1])
+            listed = self.model.source_segment(source[1])
             if listed is None:
                 return None
             call = f"total_norm({listed}{order})"
@@ -628,7 +626,6 @@ class ManualNorm(Rule):
     def _tensors(self, comp: ast.ListComp | ast.GeneratorExp, base: ast.expr, order: str) -> str | None:
         """The tensors a comprehension squares, spelled as the fix's argument."""
         classifier = Classifier(Env(), self.model)
-        text = self.model.text
         core = host_inner(base) or base
         norm_of = classifier.norm_argument(core)
         if norm_of is not None:
@@ -649,21 +646,21 @@ class ManualNorm(Rule):
             and not generator.ifs
             and not generator.is_async
         ):
-            return ast.get_source_segment(text, generator.iter)
-        element = ast.get_source_segment(text, core)
+            return self.model.source_segment(generator.iter)
+        element = self.model.source_segment(core)
         last = generator.ifs[-1] if generator.ifs else generator.iter
-        clauses = _between(text, comp.elt, last)
+        clauses = _between(self.model, comp.elt, last)
         if element is None or clauses is None:
             return None
         return f"[{element}{clauses}]"
 
 
-def _between(text: str, first: ast.AST, last: ast.AST) -> str | None:
+def _between(model: Any, first: ast.AST, last: ast.AST) -> str | None:
     """The source from the end of ``first`` to the end of ``last`` (balanced brackets only)."""
     span = SimpleNamespace(
         lineno=first.end_lineno, col_offset=first.end_col_offset, end_lineno=last.end_lineno, end_col_offset=last.end_col_offset
     )
-    segment = ast.get_source_segment(text, span)  # type: ignore[arg-type]
+    segment = model.source_segment(span)  # type: ignore[arg-type]
     if segment is None:
         return None
     for opening, closing in ("()", "[]", "{}"):

@@ -522,9 +522,9 @@ class UnguardedPrivateApi(Rule):
         if any(isinstance(arg, ast.Starred) for arg in call.args):
             return None
         owner = ".".join([chain[0].id, *(link.attr for link in chain[1:-1])])  # type: ignore[attr-defined]
-        source = ast.get_source_segment(self.model.text, call)
-        tensors = ast.get_source_segment(self.model.text, call.args[0])
-        order = ast.get_source_segment(self.model.text, call.args[1]) if len(call.args) == 2 else "2"
+        source = self.model.source_segment(call)
+        tensors = self.model.source_segment(call.args[0])
+        order = self.model.source_segment(call.args[1]) if len(call.args) == 2 else "2"
         if source is None or tensors is None or order is None or "\n" in source:
             return None
         text = (

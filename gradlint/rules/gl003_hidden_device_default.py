@@ -16,19 +16,28 @@ from gradlint.rules._gl003_flow import (
     TENSOR,
     ClassFacts,
     Decision,
+    FunctionFlow,
     Source,
+    annotation_info,
     check_function,
     class_convention,
+    delegation_fact,
     is_cuda_path,
     literal_defaults,
+    mover_fact,
     record_class_fact,
-    annotation_info,
 )
+from gradlint.suppression import is_suppressed, line_suppressions
 
+# A literal device default; or a constructor moving something onto ``self.<x>device`` (a base
+# class whose subclasses may hand it the caller's module with their own literal default).
 _TRIGGER = re.compile(
     r"device\s*(?::[^=\n]*)?=\s*(?:[\"'](?:cpu|cuda|mps|xpu)|(?:\w+\.)*device\(\s*[\"'](?:cpu|cuda|mps|xpu))"
+    r"|\.to\(\s*(?:device\s*=\s*)?self\.\w*device\b"
 )
 _RUNTIME_AVAILABLE = getattr(_options, "RUNTIME_AVAILABLE_OPTION", None)
+_TARGET_VERSION = getattr(_options, "TARGET_VERSION_OPTION", None)
+_PY_MINOR = re.compile(r"py3(\d+)")
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
@@ -55,7 +64,12 @@ class HiddenDeviceDefault(Rule):
       `torch.zeros(len(params), device=device)`), or is stored on `self` next to them;
     - the caller's module is moved (`model.to(device)`, also as `self.model.to(self.device)`
       or through `super().__init__(device=device)` and `self.device`), or handed to the base
-      class together with the device (`super().__init__(model, device=device)`).
+      class together with the device (`super().__init__(model, device=device)`); where the
+      base class is in another file and the forwarded parameter is not annotated, the project
+      step finds it: each file records which constructors move which parameter onto their
+      device, and a subclass forwarding that parameter with its own literal default is
+      reported there (no fix; files are read for this only when their text has a literal
+      device default or a `.to(self.<x>device)` move).
 
     What is "the caller's tensors" is decided from the code, never from a parameter's name:
     annotations (`torch.Tensor`, `nn.Module`, `Iterable[nn.Parameter]`, `*Module` classes)
@@ -106,7 +120,8 @@ class HiddenDeviceDefault(Rule):
 
     ## Fix safety
     Unsafe: callers relying on the literal default now get the inputs' device. The default
-    becomes `None` (the annotation widened with `| None` or `Optional[...]`) and the body,
+    becomes `None` (the annotation widened with `| None` where the file has `from __future__
+    import annotations` or `target-version` is py310 or later, else `Optional[...]`) and the body,
     after the docstring, infers the device from an argument known to hold tensors:
     - a tensor: `device = x.device`; a tensor held on `self`: `device = self.x.device`;
     - a module: `gradlint_runtime.infer_device(model)` (its parameters, then buffers);
@@ -128,13 +143,18 @@ class HiddenDeviceDefault(Rule):
     - `runtime-module`: the module fixes import runtime helpers from (default `gradlint_runtime`).
     - `runtime-available`: whether the project can import it (computed from the project's
       dependencies); when false, fixes use the self-contained forms above.
+    - `target-version`: the oldest Python the fixed code runs on (decides `| None`).
     """
 
     code = "GL003"
     name = "hidden-device-default"
     summary = "Literal device default where the device could be inferred from the tensors"
-    OPTIONS = (RUNTIME_MODULE_OPTION,) + ((_RUNTIME_AVAILABLE,) if _RUNTIME_AVAILABLE is not None else ())
+    OPTIONS = (RUNTIME_MODULE_OPTION,) + tuple(option for option in (_RUNTIME_AVAILABLE, _TARGET_VERSION) if option is not None)
     TRIGGER = _TRIGGER
+    # A subclass whose base class (in another file) moves the module it hands on is found in
+    # the project step: each file records which constructors move what, and who delegates.
+    PROJECT = True
+    REDUCER = "gradlint.rules._gl003_flow:reduce_delegations"
 
     VALID = (
         Valid("import torch\ndef make_generator(seed, device='cpu'):\n    return torch.Generator(device=device).manual_seed(seed)\n"),
@@ -229,6 +249,19 @@ class HiddenDeviceDefault(Rule):
         ),
         Invalid(
             "import torch\n"
+            "def norms(grads: list[torch.Tensor], device: str = 'cpu'):\n"
+            "    return torch.stack([g.norm() for g in grads]).to(device)\n",
+            options={"runtime-available": False, "target-version": "py310"},
+            expected_fix=(
+                "import torch\n"
+                "def norms(grads: list[torch.Tensor], device: str | None = None):\n"
+                "    if device is None:\n"
+                "        device = next((t.device for t in grads), 'cpu')\n"
+                "    return torch.stack([g.norm() for g in grads]).to(device)\n"
+            ),
+        ),
+        Invalid(
+            "import torch\n"
             "def scaled(loss: torch.Tensor, scale: float = 2.0, device='cuda'):\n"
             "    return loss * torch.tensor(scale, device=device)\n",
             expected_fix=(
@@ -265,10 +298,17 @@ class HiddenDeviceDefault(Rule):
         # A project fact the config computes (issue 13); the declared default where nobody did.
         self._runtime = bool(given.get("runtime-available", self.options.get("runtime-available", True)))
 
+    @classmethod
+    def reduce(cls, facts, settings):  # type: ignore[no-untyped-def, override]
+        from gradlint.rules._gl003_flow import reduce_delegations
+
+        return reduce_delegations(dict(facts), settings)
+
     def begin_file(self, model, info) -> None:  # type: ignore[no-untyped-def]
         super().begin_file(model, info)
         self._cuda_path = is_cuda_path(getattr(info, "path", "") or "")
         self._classes: list[_Class] = []
+        self._noqa: dict[int, frozenset[str]] | None = None
 
     # -- collecting (during the one walk) ---------------------------------------------------
 
@@ -277,12 +317,48 @@ class HiddenDeviceDefault(Rule):
 
     def leave_ClassDef(self, node: ast.ClassDef) -> None:
         state = self._classes.pop()
-        if not state.pending:
-            return
-        convention = class_convention(state.methods, self.model.qualified_name)
-        names = [state.node.name, *(outer.node.name for outer in reversed(self._classes))]
-        for function in state.pending:
-            self._decide(function, state.facts, names, convention)
+        reported: dict[int, set[str]] = {}
+        if state.pending:
+            convention = class_convention(state.methods, self.model.qualified_name)
+            names = [state.node.name, *(outer.node.name for outer in reversed(self._classes))]
+            for function in state.pending:
+                reported[id(function)] = self._decide(function, state.facts, names, convention)
+        for function in state.methods:
+            if function.name == "__init__" and _device_params(function):
+                self._project_facts(state, function, reported.get(id(function), set()))
+
+    def _project_facts(self, state: _Class, function, reported: set[str]) -> None:  # type: ignore[no-untyped-def]
+        """What this constructor moves, and whom it hands the default to (see _gl003_flow)."""
+        qualified = self.model.qualified_name
+        flow = FunctionFlow(function, qualified, state.facts)
+        literals = {arg.arg: literal for arg, _, literal in literal_defaults(function, qualified)}
+        for arg in _device_params(function):
+            verdict = flow.verdict(arg, literals.get(arg.arg, "cpu"))
+            if verdict.moved_modules and not verdict.silenced:
+                for fact in mover_fact(state.node.name, function, verdict.moved_modules):
+                    self.record_fact(fact)
+            literal = literals.get(arg.arg)
+            if literal is None or arg.arg in reported or not state.node.bases:
+                continue
+            fact = delegation_fact(state.node, function, arg, literal, self._place(arg, function))
+            if fact is not None:
+                self.record_fact(fact)
+
+    def _place(self, arg: ast.arg, function) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+        lines = self.model.text.splitlines()
+
+        def column(row: int, offset: int) -> int:
+            line = lines[row - 1] if row - 1 < len(lines) else ""
+            return len(line.encode("utf-8")[:offset].decode("utf-8", errors="ignore")) + 1
+
+        if self._noqa is None:
+            self._noqa = line_suppressions(self.model.text)
+        end_row = arg.end_lineno or arg.lineno
+        return {
+            "l": arg.lineno, "col": column(arg.lineno, arg.col_offset),
+            "el": end_row, "ec": column(end_row, arg.end_col_offset or arg.col_offset),
+            "s": function.lineno, "q": is_suppressed(self.code, (arg.lineno, function.lineno), self._noqa),
+        }
 
     def visit_Call(self, node: ast.Call) -> None:
         if self._classes and isinstance(node.func, ast.Attribute) and node.func.attr in ("register_buffer", "register_parameter"):
@@ -316,7 +392,8 @@ class HiddenDeviceDefault(Rule):
 
     # -- deciding ---------------------------------------------------------------------------
 
-    def _decide(self, function, facts, names, convention) -> None:  # type: ignore[no-untyped-def]
+    def _decide(self, function, facts, names, convention) -> set[str]:  # type: ignore[no-untyped-def]
+        """Report the function's hidden defaults; return the parameters reported."""
         decisions = check_function(function, self.model.qualified_name, facts, names, self._cuda_path, convention)
         for decision in decisions:
             name, literal = decision.arg.arg, decision.literal
@@ -329,6 +406,12 @@ class HiddenDeviceDefault(Rule):
                 message = f"`{name}` defaults to '{literal}' and moves the caller's module"
             fix = self._fix(function, decision, single=len(decisions) == 1 and len(literal_defaults(function, self.model.qualified_name)) == 1)
             self.report(decision.arg, message, fix=fix)
+        return {decision.arg.arg for decision in decisions}
+
+    def _pep604(self) -> bool:
+        """``X | None`` is valid where annotations are not evaluated or Python >= 3.10 runs."""
+        match = _PY_MINOR.fullmatch(str(self.options.get("target-version", "py39")).lower())
+        return (match is not None and int(match.group(1)) >= 10) or _future_annotations(self.model.tree)
 
     def _fix(self, function, decision: Decision, *, single: bool) -> Fix | None:  # type: ignore[no-untyped-def]
         source = decision.source
@@ -344,7 +427,8 @@ class HiddenDeviceDefault(Rule):
         annotation = decision.arg.annotation
         widen = ""
         if annotation is not None:
-            widen = "|" if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr) else "Optional"
+            pep604 = (isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr)) or self._pep604()
+            widen = "|" if pep604 else "Optional"
             if widen == "Optional":
                 imports.append(ImportSpec("typing", "Optional"))
         build = _builder(decision.arg.arg, lines, widen)
@@ -354,6 +438,22 @@ class HiddenDeviceDefault(Rule):
             (NodeEdit(function, build),),
             tuple(imports),
         )
+
+
+def _future_annotations(tree: ast.Module) -> bool:
+    for statement in tree.body:
+        if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
+            if any(alias.name == "annotations" for alias in statement.names):
+                return True
+        elif not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)):
+            if not isinstance(statement, ast.ImportFrom):
+                return False
+    return False
+
+
+def _device_params(function) -> list[ast.arg]:  # type: ignore[no-untyped-def]
+    args = function.args
+    return [a for a in [*args.posonlyargs, *args.args, *args.kwonlyargs] if a.arg == "device" or a.arg.endswith("_device")]
 
 
 def _plan(source: Source, decision: Decision, runtime: bool, module: str, default_code: str) -> tuple[list[str], bool] | None:

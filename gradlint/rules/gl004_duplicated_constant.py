@@ -263,11 +263,23 @@ class DuplicatedConstant(Rule):
             message="`0.9` (ratio threshold) is repeated in 2 places",
             count=2,
         ),
+        # A tiny bound on a norm is a vanishing threshold, named after what is compared.
+        Invalid(
+            "def a(norm):\n    return norm > 1e-12\ndef b(norm):\n    return norm > 1e-12\n",
+            message="`1e-12` (vanishing threshold) is repeated in 2 places; also at example.py:4; name it once as `NORM_VANISHING_THRESHOLD`",
+            count=2,
+        ),
         # A literal equal to a constant this module already names.
         Invalid(
             "DEAD_RATIO_THRESHOLD = 0.9\ndef a(dead_ratio):\n    return dead_ratio > 0.9\n",
             line=3,
             message="`0.9` (dead ratio threshold) is already named: use `DEAD_RATIO_THRESHOLD`",
+        ),
+        # A local `EPS = ...` in two functions: a module-level `EPS` would be shadowed there.
+        Invalid(
+            "def a(x):\n    EPS = 1e-8\n    return x + EPS\ndef b(x):\n    EPS = 1e-8\n    return x - EPS\n",
+            message="name it once (no unique name to suggest)",
+            count=2,
         ),
         # `-1.0` is a threshold when its name says so.
         Invalid(

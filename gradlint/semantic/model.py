@@ -117,6 +117,7 @@ class SemanticModel:
         self.attributes: dict[int, dict[str, list[ast.expr]]] = {}
         # Simple returns of local functions: function name -> returned expressions.
         self.returns: dict[ast.AST, list[ast.expr]] = {}
+        self._byte_lines: list[bytes] | None = None
 
     # -- where we are --------------------------------------------------------------------
 
@@ -152,10 +153,36 @@ class SemanticModel:
             parent = getattr(parent, "gl_parent", None)
 
     def enclosing_statement(self, node: ast.AST) -> ast.stmt | None:
+        """The innermost statement around ``node`` (recorded by the walk; O(1))."""
+        found = getattr(node, "gl_statement", _MISSING)
+        if found is not _MISSING:
+            return found
         for ancestor in self.ancestors(node):
             if isinstance(ancestor, ast.stmt):
                 return ancestor
         return None
+
+    def source_segment(self, node: ast.AST) -> str | None:
+        """The source text of ``node`` (``ast.get_source_segment`` re-splits the whole file on
+        every call; this splits it once, as the tokenizer does)."""
+        end_line = getattr(node, "end_lineno", None)
+        end_col = getattr(node, "end_col_offset", None)
+        if end_line is None or end_col is None:
+            return None
+        lines = self._byte_lines
+        if lines is None:
+            from gradlint.positions import split_lines
+
+            lines = self._byte_lines = [line.encode("utf-8") for line in split_lines(self.text, keepends=True)]
+        first, last = node.lineno - 1, end_line - 1  # type: ignore[attr-defined]
+        if not 0 <= first <= last < len(lines):
+            return None
+        start_col = node.col_offset  # type: ignore[attr-defined]
+        if first == last:
+            chunk = lines[first][start_col:end_col]
+        else:
+            chunk = b"".join([lines[first][start_col:], *lines[first + 1 : last], lines[last][:end_col]])
+        return chunk.decode("utf-8", "replace")
 
     # -- names ---------------------------------------------------------------------------
 

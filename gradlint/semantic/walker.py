@@ -10,8 +10,9 @@ that a name resolves to the binding visible where it is read.
 from __future__ import annotations
 
 import ast
+import contextlib
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from gradlint.semantic import guards as guard_rules
@@ -63,16 +64,23 @@ def _concrete_classes(node_class: type) -> list[type]:
     return found
 
 
-def analyse(model: SemanticModel, table: DispatchTable) -> None:
-    """Walk ``model.tree`` once, building the model and dispatching the rules' visitors."""
+@contextlib.contextmanager
+def recursion_headroom() -> Iterator[None]:
+    """Room for deep but valid code, in the walk and in the rules' deferred analysis."""
     previous = sys.getrecursionlimit()
     if previous < RECURSION_LIMIT:
         sys.setrecursionlimit(RECURSION_LIMIT)
     try:
-        _Walk(model, table).module(model.tree)
+        yield
     finally:
         if previous < RECURSION_LIMIT:
             sys.setrecursionlimit(previous)
+
+
+def analyse(model: SemanticModel, table: DispatchTable) -> None:
+    """Walk ``model.tree`` once, building the model and dispatching the rules' visitors."""
+    with recursion_headroom():
+        _Walk(model, table).module(model.tree)
 
 
 class _Walk:
@@ -130,6 +138,10 @@ class _Walk:
         node.gl_parent = parent  # type: ignore[attr-defined]
         is_statement = isinstance(node, ast.stmt)
         model = self.model
+        statements = model.statements
+        # The statement around the node, for ``# noqa`` on its first line (a statement's own
+        # is the one around it, as it was before it started).
+        node.gl_statement = statements[-1] if statements else None  # type: ignore[attr-defined]
         if is_statement:
             model.statements.append(node)  # type: ignore[arg-type]
         visitors = self.enter.get(kind)
@@ -140,8 +152,19 @@ class _Walk:
         if handler is not None:
             handler(node)
         else:
-            for child in ast.iter_child_nodes(node):
-                self.visit(child, node)
+            fields = _CHILD_FIELDS.get(kind)
+            if fields is None:
+                fields = _CHILD_FIELDS[kind] = _child_fields(kind)
+            for field_name in fields:
+                value = getattr(node, field_name, None)
+                if value is None:
+                    continue
+                if type(value) is list:
+                    for item in value:
+                        if isinstance(item, ast.AST):
+                            self.visit(item, node)
+                elif isinstance(value, ast.AST):
+                    self.visit(value, node)
         leavers = self.exit.get(kind)
         if leavers:
             for leaver in leavers:
@@ -508,6 +531,17 @@ class _Walk:
 
 
 _SINGLETONS = _singleton_classes()
+# Fields that never hold a node worth walking (names, flags, operators, contexts).
+_SCALAR_FIELDS = frozenset(
+    {"ctx", "op", "id", "attr", "arg", "module", "kind", "type_comment", "conversion", "level", "is_async", "name", "simple"}
+)
+# Per node class, the fields that can hold child nodes (``ast.iter_child_nodes`` is pure
+# Python and looks at every field of every node: the largest cost of a walk).
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    return tuple(name for name in kind._fields if name not in _SCALAR_FIELDS)
 
 
 def _no_children(node: ast.AST) -> None:

@@ -12,7 +12,8 @@ For each model, dtype (float32, bfloat16) and thread count it prints, per helper
 time as a ratio to get_total_norm, the relative error of the returned norm against a float64
 reference, and the peak extra memory of one call, then whether each target is met:
 total_norm <= 1.15x and collect+materialize <= 1.5x get_total_norm, extra memory <= 5% of the
-gradient bytes. Every method runs once per round, rounds are interleaved, the median is kept.
+gradient bytes. Every method runs once per round (the order rotates from round to round), and
+the median over the rounds is kept.
 
     python benchmarks/runtime_bench.py                      # everything: 1 thread, CPU time
     python benchmarks/runtime_bench.py --models gpt2 --sizes 1M,25M --dtypes bf16 --threads 1,2
@@ -219,8 +220,12 @@ def run(model: str, size: str, dtype_name: str, threads: int, repeats: int, devi
         fn()
     times: dict[str, list[float]] = {name: [] for name in table}
     values: dict[str, float | None] = {}
-    for _ in range(repeats):  # interleaved rounds: noise from neighbours hits every method alike
-        for name, fn in table.items():
+    names = list(table)
+    for round_ in range(repeats):  # interleaved rounds: noise from neighbours hits every method alike
+        # rotated each round, so that no method always follows the same one (with 2 threads the
+        # first parallel kernel after a serial one pays for waking the OpenMP workers)
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            fn = table[name]
             elapsed, result = timed(fn, device, clock)
             times[name].append(elapsed)
             values[name] = value_of(name, result)

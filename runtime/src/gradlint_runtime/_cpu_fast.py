@@ -45,9 +45,9 @@ MIN_ROW = 512
 """A tensor whose size has a divisor in [MIN_ROW, ROW] is cut into rows of that length, with no
 tail (a tail costs a view and a norm of its own): real shapes nearly always have one."""
 
-STACK_MAX_NUMEL = 32768
+STACK_MAX_NUMEL = 16384
 """Elements per stacked group of same-shape tensors: bounds the copy that ``torch.stack`` makes
-(128 KiB in float32, freed before the next group). Tensors up to half this size are stacked
+(64 KiB in float32, freed before the next group). Tensors up to half this size are stacked
 (ResNet's convolutions and BatchNorms, a transformer's biases and norms)."""
 
 UNDERFLOW_MARGIN = 64.0

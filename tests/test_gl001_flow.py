@@ -128,7 +128,7 @@ def test_without_the_runtime_only_the_self_contained_fix_remains() -> None:
     assert "gradlint_runtime" not in fixed and "math.hypot(a, b)" in fixed
     # With the runtime, both are fixed.
     fixed, applied, _ = _engine().fix_text(text, info, unsafe=True)
-    assert applied == 2 and "gradlint_runtime.total_norm(grads)" in fixed
+    assert applied == 2 and "gradlint_runtime.total_norm([g.detach() for g in grads])" in fixed
 
 
 def test_the_check_path_never_imports_libcst() -> None:
@@ -234,4 +234,19 @@ def test_single_norm_fix(original, fixed, name, scale: float) -> None:  # type: 
         assert float(after) == pytest.approx(float(before), rel=1e-5)
     else:
         assert math.isinf(float(before))
+    assert float(after) == pytest.approx(expected, rel=1e-5)
+
+
+WEIGHTS = [(_load(PAIRS / "weights.in.py"), _load(PAIRS / "weights.out.py"), name) for name in _functions(_load(PAIRS / "weights.in.py"), "weights_")]
+
+
+@pytest.mark.parametrize(("original", "fixed", "name"), WEIGHTS, ids=[n for _, _, n in WEIGHTS])
+def test_weight_norm_fix_sums_the_weights_not_their_gradients(original, fixed, name) -> None:  # type: ignore[no-untyped-def]
+    params = [torch.nn.Parameter(g) for g in _grads(1.0)]
+    for p in params:
+        p.grad = torch.full_like(p, 7.0)  # a different value: the fix must not read it
+    expected = float(torch.linalg.vector_norm(torch.cat([p.detach().double().flatten() for p in params])))
+    before = getattr(original, name)(params)
+    after = getattr(fixed, name)(params)
+    assert float(before) == pytest.approx(expected, rel=1e-5)
     assert float(after) == pytest.approx(expected, rel=1e-5)

@@ -87,7 +87,7 @@ def test_gl001_fix_imports_the_configured_runtime_module() -> None:
     engine = _engine("GL001", **{"runtime-module": "myproj.rt"})
     info = describe_file("example.py")
     fixed, _, _ = engine.fix_text("total = sum((g * g).sum() for g in grads).sqrt()\n", info, unsafe=True)
-    assert fixed == "import myproj.rt\n\ntotal = myproj.rt.total_norm(grads)\n"
+    assert fixed == "import myproj.rt\n\ntotal = myproj.rt.total_norm([g.detach() for g in grads])\n"
 
 
 def test_gl003_fix_imports_the_configured_runtime_module() -> None:

@@ -116,10 +116,13 @@ class ManualNorm(Rule):
 
     ## Fix safety
     Unsafe: the result changes exactly where the hand-written form was wrong (no more `inf` or
-    0), the result dtype is float32 for half-precision inputs, and `math.hypot` can differ from
-    `math.sqrt(a * a + b * b)` in the last bit. Canonical single-expression shapes are rewritten
-    to `total_norm(<tensors>)` or `norm(<tensor>)` (keeping `.item()` where the original gave a
-    Python number); two or more Python-number norms to `math.hypot(a, b, ...)`, two norm tensors
+    0), the result dtype is float32 for half-precision inputs, the runtime's norms are computed
+    without autograd (nothing backpropagates through them), and `math.hypot` can differ from
+    `math.sqrt(a * a + b * b)` in the last bit. `total_norm` reads a parameter (or a leaf
+    tensor that requires grad) through its `.grad`, so values not known to be gradients or norms
+    are passed detached (`[t.detach() for t in xs]`): the fixed code sums the same values.
+    Canonical single-expression shapes are rewritten to `total_norm(<tensors>)` or
+    `norm(<tensor>)` (keeping `.item()` where the original gave a Python number); two or more Python-number norms to `math.hypot(a, b, ...)`, two norm tensors
     to `total_norm([a, b])`. Shapes spread over several statements, and squared totals that
     leave the function, are reported without a fix.
 
@@ -187,12 +190,12 @@ class ManualNorm(Rule):
             line=1,
             column=9,
             message="by hand from squares",
-            expected_fix="import gradlint_runtime\n\ntotal = gradlint_runtime.total_norm(grads)\n",
+            expected_fix="import gradlint_runtime\n\ntotal = gradlint_runtime.total_norm([g.detach() for g in grads])\n",
         ),
         Invalid(
             "import torch\ntotal = torch.stack(norms).pow(2).sum().sqrt()\n",
             line=2,
-            expected_fix="import torch\nimport gradlint_runtime\n\ntotal = gradlint_runtime.total_norm(norms)\n",
+            expected_fix="import torch\nimport gradlint_runtime\n\ntotal = gradlint_runtime.total_norm([t.detach() for t in norms])\n",
         ),
         Invalid(
             "import math\n"
@@ -606,12 +609,14 @@ class ManualNorm(Rule):
             listed = self.model.source_segment(source[1])
             if listed is None:
                 return None
+            if term.signal not in (GRADIENT, NORM):
+                listed = f"[t.detach() for t in {listed}]"  # see _tensors
             call = f"total_norm({listed}{order})"
         else:
             comp, base = source[1], source[2]
             if term.python and host_inner(base) is None:
                 return None  # Python numbers from elsewhere: no tensors to name
-            tensors = self._tensors(comp, base, term.order)
+            tensors = self._tensors(comp, base, term.order, term.signal)
             if tensors is None:
                 return None
             call = f"total_norm({tensors}{order})"
@@ -623,8 +628,13 @@ class ManualNorm(Rule):
             (ImportSpec(self.runtime_module),),
         )
 
-    def _tensors(self, comp: ast.ListComp | ast.GeneratorExp, base: ast.expr, order: str) -> str | None:
-        """The tensors a comprehension squares, spelled as the fix's argument."""
+    def _tensors(self, comp: ast.ListComp | ast.GeneratorExp, base: ast.expr, order: str, signal: str | None) -> str | None:
+        """The tensors a comprehension squares, spelled as the fix's argument.
+
+        ``total_norm`` reads a parameter, or a leaf tensor that requires grad, through its
+        ``.grad``: values not known to be gradients or norms are passed detached, so that the
+        fixed code sums the same values.
+        """
         classifier = Classifier(Env(), self.model)
         core = host_inner(base) or base
         norm_of = classifier.norm_argument(core)
@@ -637,10 +647,12 @@ class ManualNorm(Rule):
             return None  # float(x) ** 2 of a non-norm scalar: not a tensor list we can name
         stripped = classifier.strip(core)
         if self.model.kind(stripped) is not Kind.PARAMETER:
-            core = stripped  # a parameter stays detached: total_norm reads a parameter's .grad
+            core = stripped
+        detach = signal not in (GRADIENT, NORM) and not _detached(core)
         generator = comp.generators[0]
         if (
-            isinstance(core, ast.Name)
+            not detach
+            and isinstance(core, ast.Name)
             and isinstance(generator.target, ast.Name)
             and core.id == generator.target.id
             and not generator.ifs
@@ -652,7 +664,17 @@ class ManualNorm(Rule):
         clauses = _between(self.model, comp.elt, last)
         if element is None or clauses is None:
             return None
+        if detach:
+            element = f"{element}.detach()" if _atomic(core) else f"({element}).detach()"
         return f"[{element}{clauses}]"
+
+
+def _detached(node: ast.expr) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "detach"
+
+
+def _atomic(node: ast.expr) -> bool:
+    return isinstance(node, (ast.Name, ast.Attribute, ast.Call, ast.Subscript))
 
 
 def _between(model: Any, first: ast.AST, last: ast.AST) -> str | None:

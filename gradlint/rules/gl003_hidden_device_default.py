@@ -405,7 +405,7 @@ class HiddenDeviceDefault(Rule):
             if "moves the caller's module" in decision.reasons or "delegates the move" in decision.reasons:
                 message = f"`{name}` defaults to '{literal}' and moves the caller's module"
             fix = self._fix(function, decision, single=len(decisions) == 1 and len(literal_defaults(function, self.model.qualified_name)) == 1)
-            self.report(decision.arg, message, fix=fix)
+            self.report(decision.arg, message, fix=fix, statement=function)
         return {decision.arg.arg for decision in decisions}
 
     def _pep604(self) -> bool:

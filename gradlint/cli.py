@@ -35,6 +35,7 @@ from gradlint.registry import (
     rule_metas,
 )
 from gradlint.runner import RunOptions, RunResult, run_paths, run_source
+from gradlint.positions import split_lines
 
 # Modules that import libcst (the rules, fixes, rule docs) are imported where they are used,
 # so that a check answered from the cache starts in a fraction of the time.
@@ -434,7 +435,7 @@ def _fixes_summary(before: dict[int, RunResult], groups: list[tuple[Settings, Ru
 
 def _unified_diff(path: str, old: str, new: str) -> str:
     lines = difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{path}", f"b/{path}"
+        split_lines(old, keepends=True), split_lines(new, keepends=True), f"a/{path}", f"b/{path}"
     )
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 

@@ -12,7 +12,7 @@ import libcst as cst
 from libcst.metadata import CodePosition, CodeRange, MetadataWrapper, PositionProvider
 
 from gradlint.fileinfo import FileInfo, describe_file
-from gradlint.names import ImportTable, binds_locally
+from gradlint.names import ImportTable, local_bindings
 
 __all__ = ["ContextTracker", "FileContext", "FileInfo", "describe_file"]
 
@@ -29,7 +29,7 @@ class FileContext:
     statements: list[cst.CSTNode] = field(default_factory=list)
     functions: list[cst.FunctionDef | cst.Lambda] = field(default_factory=list)
     facts: dict[str, list[Any]] = field(default_factory=dict)
-    _shadow_cache: dict[tuple[int, str], bool] = field(default_factory=dict)
+    _shadow_cache: dict[int, frozenset[str]] = field(default_factory=dict)
     _positions: Mapping[cst.CSTNode, CodeRange] | None = None
 
     def positions(self) -> Mapping[cst.CSTNode, CodeRange]:
@@ -94,12 +94,10 @@ class FileContext:
     def is_shadowed(self, name: str, functions: list[cst.FunctionDef | cst.Lambda] | None = None) -> bool:
         """Whether an enclosing function rebinds ``name`` (so it is not the imported module)."""
         for function in reversed(self.functions if functions is None else functions):
-            key = (id(function), name)
-            shadowed = self._shadow_cache.get(key)
-            if shadowed is None:
-                shadowed = binds_locally(function, name)
-                self._shadow_cache[key] = shadowed
-            if shadowed:
+            bound = self._shadow_cache.get(id(function))
+            if bound is None:
+                bound = self._shadow_cache[id(function)] = local_bindings(function)
+            if name in bound:
                 return True
         return False
 

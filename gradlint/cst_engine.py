@@ -47,6 +47,9 @@ class CstPass:
     """Runs the libcst rules over one file (parse, one batched visit, positions)."""
 
     def __init__(self) -> None:
+        # The tree of a text whose visit ran out of recursion: the runner checks that file
+        # again with a deeper stack, and libcst's parse of such files is the slow part.
+        self._deep: tuple[str, cst.Module] | None = None
         self._holder: list[FileContext] = []
         self._enter = ContextTracker(self._holder, enter=True)
         self._exit = ContextTracker(self._holder, enter=False)
@@ -64,8 +67,9 @@ class CstPass:
         return blank_out(text, screened, keep | statements_with_imports(screened))
 
     def analyse(self, text: str, info: FileInfo, rules: list[CstRule]) -> Analysis:
+        deep, self._deep = self._deep, None
         try:
-            module = cst.parse_module(text)
+            module = deep[1] if deep is not None and deep[0] == text else cst.parse_module(text)
         except cst.ParserSyntaxError as error:
             location = Location(error.raw_line, error.raw_column + 1)
             return Analysis(None, [], {}, parse_error(info.path, f"SyntaxError: {error.message}", location))
@@ -83,6 +87,8 @@ class CstPass:
                 rule.end_file()
                 reports.extend(rule.reports)
         except Exception as error:  # noqa: BLE001 - one file's crash must not end the run
+            if isinstance(error, RecursionError):
+                self._deep = (text, module)
             codes = ", ".join(rule.code for rule in rules)
             raise RuleCrash(f"{info.path}: a rule ({codes}) crashed: {type(error).__name__}: {error}") from error
         finally:

@@ -435,7 +435,7 @@ def check_syntax(text: str, path: str) -> None:
 def _syntax_finding(path: str, error: SyntaxError) -> Finding:
     """The GL000 finding for a file the stdlib compiler rejects."""
     location = Location(error.lineno or 1, error.offset or 1)
-    message = error.msg if error.msg.startswith("cannot parse") else f"SyntaxError: {error.msg}"
+    message = error.msg if error.msg.startswith(("cannot parse", "cannot compile")) else f"SyntaxError: {error.msg}"
     return parse_error(path, message, location)
 
 
@@ -448,6 +448,8 @@ def _newer_syntax(text: str, error: SyntaxError) -> str | None:
     """
     if error.msg.startswith("cannot parse") or not _NEWER_GRAMMAR.search(text):
         return None
+    if getattr(error, "gradlint_compiler", False):
+        return None  # the grammar was fine; the compiler refused it (no newer Python would run it)
     try:
         import libcst as cst
 

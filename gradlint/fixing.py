@@ -85,6 +85,9 @@ class CstIndex:
         except (cst.ParserSyntaxError, RecursionError, MemoryError) as error:
             raise FixError(f"libcst cannot parse the file ({type(error).__name__})") from None
         self.lines = LineIndex(text)
+        # libcst drops the final "\r" of a CR-only file when it renders the tree again.
+        code = self.module.code
+        self.lost_suffix = text[len(code):] if text.startswith(code) else ""
         positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
         self._by_range: dict[tuple[int, int, int, int], list[cst.CSTNode]] = {}
         self._by_class: dict[type, list[tuple[CodeRange, cst.CSTNode]]] = {}
@@ -150,7 +153,7 @@ def apply_fixes(index: CstIndex, fixes: Iterable[Fix]) -> str:
             except Exception as error:  # a builder that fails drops its fix, not the run
                 raise FixError(f"building the fix failed: {type(error).__name__}: {error}") from None
         imports.extend(fix.imports)
-    return replace_nodes(index.module, replacements, imports)
+    return replace_nodes(index.module, replacements, imports) + index.lost_suffix
 
 
 def text_edits(old: str, new: str) -> tuple[Edit, ...]:

@@ -3,7 +3,8 @@
 Diagnostics on open, change and save, with the same settings resolution as ``gradlint check``
 (the nearest config above each file); code actions for each finding's fix (safe ones; unsafe
 ones when the client sets ``initializationOptions.unsafeFixes``) and a "fix all" source action;
-hover shows the rule's summary. Project rules (GL004, across files) are ``gradlint check``'s.
+hover shows the rule's summary. Findings are ``gradlint check``'s for that one file (GL100
+included); GL004 compares files, so it sees only the open file.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ class GradlintServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("gradlint", __version__, text_document_sync_kind=types.TextDocumentSyncKind.Full)
         self.unsafe_fixes = False
-        self._engines: dict[str, Any] = {}
         # uri -> (text version checked, findings)
         self.findings: dict[str, tuple[str, list[Any]]] = {}
 
@@ -35,23 +35,23 @@ class GradlintServer(LanguageServer):
         # A fresh resolver per check: config edits apply on the next change or save.
         return SettingsResolver().for_file(path)
 
-    def engine_for(self, path: str) -> Any:
-        from gradlint.engine import Engine
-
-        settings = self.settings_for(path)
-        key = settings.fingerprint() + settings.root
-        if key not in self._engines:
-            self._engines[key] = Engine(settings, want_edits=True)
-        return self._engines[key]
-
     def check(self, uri: str, text: str) -> list[Any]:
-        from gradlint.fileinfo import describe_file
+        """Findings as ``gradlint check`` reports them for this text (GL100 included)."""
+        from gradlint.runner import RunOptions, run_source
 
         path = uri_to_path(uri)
-        engine = self.engine_for(path)
-        findings = engine.check_text(text, describe_file(path)).findings
+        run = run_source(text.encode("utf-8"), path, self.settings_for(path), RunOptions(use_cache=False, want_edits=True))
+        findings = [f for f in run.findings if f.path == path]
         self.findings[uri] = (text, findings)
         return findings
+
+    def fix_all(self, uri: str, text: str) -> str:
+        from gradlint.runner import RunOptions, run_source
+
+        path = uri_to_path(uri)
+        options = RunOptions(fix=True, unsafe_fixes=self.unsafe_fixes, use_cache=False)
+        result = run_source(text.encode("utf-8"), path, self.settings_for(path), options).results[0]
+        return result.fixed if result.fixed is not None else text
 
 
 def uri_to_path(uri: str) -> str:
@@ -169,11 +169,8 @@ def _code_action(ls: GradlintServer, params: types.CodeActionParams) -> list[typ
             )
         )
     if any(f.fix is not None and (f.fix.applicability == "safe" or ls.unsafe_fixes) for f in findings):
-        from gradlint.fileinfo import describe_file
-
-        path = uri_to_path(uri)
-        fixed, applied, _ = ls.engine_for(path).fix_text(text, describe_file(path), unsafe=ls.unsafe_fixes)
-        if applied and fixed != text:
+        fixed = ls.fix_all(uri, text)
+        if fixed != text:
             lines = text.splitlines(keepends=True)
             end = types.Position(line=len(lines), character=0)
             actions.append(

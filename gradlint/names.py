@@ -124,6 +124,12 @@ def binds_locally(function: cst.FunctionDef | cst.Lambda, name: str) -> bool:
 
     A parameter or local variable called ``torch`` is not the torch module.
     """
+    return name in local_bindings(function)
+
+
+def local_bindings(function: cst.FunctionDef | cst.Lambda) -> frozenset[str]:
+    """Every parameter and local (non-import, non-global) binding of ``function``: one walk
+    of its body for all names (a walk per name made long functions quadratic)."""
     params = function.params
     all_params = [
         *params.posonly_params,
@@ -134,23 +140,21 @@ def binds_locally(function: cst.FunctionDef | cst.Lambda, name: str) -> bool:
         all_params.append(params.star_arg)
     if params.star_kwarg is not None:
         all_params.append(params.star_kwarg)
-    if any(param.name.value == name for param in all_params):
-        return True
+    names = {param.name.value for param in all_params}
     if isinstance(function, cst.Lambda):
-        return False
-    finder = _LocalBindingFinder(name)
+        return frozenset(names)
+    finder = _LocalBindingFinder()
     function.body.visit(finder)
-    return finder.found and not finder.declared_global
+    return frozenset(names | (finder.found - finder.declared_global))
 
 
 class _LocalBindingFinder(cst.CSTVisitor):
-    """Looks for an assignment to one name in a function body, not descending into defs."""
+    """Collects the names assigned in a function body, not descending into defs."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.name = name
-        self.found = False
-        self.declared_global = False
+        self.found: set[str] = set()
+        self.declared_global: set[str] = set()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False
@@ -162,16 +166,14 @@ class _LocalBindingFinder(cst.CSTVisitor):
         return False
 
     def visit_Global(self, node: cst.Global) -> None:
-        if any(item.name.value == self.name for item in node.names):
-            self.declared_global = True
+        self.declared_global.update(item.name.value for item in node.names)
 
     def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-        if any(item.name.value == self.name for item in node.names):
-            self.declared_global = True
+        self.declared_global.update(item.name.value for item in node.names)
 
     def _target(self, target: cst.BaseExpression) -> None:
-        if isinstance(target, cst.Name) and target.value == self.name:
-            self.found = True
+        if isinstance(target, cst.Name):
+            self.found.add(target.value)
         elif isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:
                 self._target(element.value)

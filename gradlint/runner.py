@@ -4,7 +4,9 @@ of project-wide rules."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import sys
+import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -28,7 +30,10 @@ from gradlint.source import (
 if TYPE_CHECKING:
     from gradlint.engine import Engine
 
-DEPTH_MESSAGE = "nested too deeply to analyse (Python's recursion limit); not checked"
+# Recursion limit (Python frames) and thread stack for the second try of a deeply nested file.
+MAX_DEPTH = 20_000
+_DEEP_STACK_BYTES = 512 * 1024 * 1024
+DEPTH_MESSAGE = "cannot analyse: nested too deeply (over {} levels of recursion); not checked"
 
 # Below this many files a pool costs more to start than it saves.
 MIN_FILES_PER_WORKER = 8
@@ -124,21 +129,33 @@ class _Worker:
         return result
 
     def process_bytes(self, path: str, data: bytes) -> FileResult:
-        """Check (or fix) one file; whatever goes wrong is that file's error, never the run's."""
+        """Check (or fix) one file; whatever goes wrong is that file's error, never the run's.
+
+        Code nested deeper than the recursion limit allows (valid Python: long ``elif`` or
+        operator chains, deep brackets) is checked again in a thread with a deep stack; what
+        is still too deep for that gets one GL000 that says so (see :data:`MAX_DEPTH`).
+        """
         try:
             return self._process_bytes(path, data)
-        except RecursionError:
-            return FileResult(path, internal_error=f"{path}: {DEPTH_MESSAGE}")
-        except MemoryError:
-            return FileResult(path, internal_error=f"{path}: ran out of memory while checking it")
         except Exception as error:  # noqa: BLE001 - one file's failure must not end the run
-            from gradlint.engine import RuleCrash
+            if not _caused_by(error, RecursionError):
+                return self._failure(path, error)
+        try:
+            return _with_deep_stack(self._process_bytes, path, data)
+        except Exception as error:  # noqa: BLE001
+            if not _caused_by(error, RecursionError):
+                return self._failure(path, error)
+        return FileResult(path, [parse_error(path, DEPTH_MESSAGE.format(MAX_DEPTH), Location(1, 1))])
 
-            if isinstance(error, RuleCrash):
-                return FileResult(path, internal_error=str(error))
-            return FileResult(
-                path, internal_error=f"{path}: internal error: {type(error).__name__}: {error}"
-            )
+    @staticmethod
+    def _failure(path: str, error: Exception) -> FileResult:
+        from gradlint.engine import RuleCrash
+
+        if _caused_by(error, MemoryError):
+            return FileResult(path, internal_error=f"{path}: ran out of memory while checking it")
+        if isinstance(error, RuleCrash):
+            return FileResult(path, internal_error=str(error))
+        return FileResult(path, internal_error=f"{path}: internal error: {type(error).__name__}: {error}")
 
     def _process_bytes(self, path: str, data: bytes) -> FileResult:
         try:
@@ -151,6 +168,7 @@ class _Worker:
         if not self.options.fixing:
             return self._with_unused_noqa(self.engine.check_text(source.text, info), source.text, info)
         fixed, applied, errors = self._fix(source.text, info)
+        fixed = _keep_final_line_break(source.text, fixed)
         result = self._with_unused_noqa(self.engine.check_text(fixed, info), fixed, info)
         result.fix_errors = errors
         result.fixed_count = applied
@@ -219,6 +237,57 @@ class _Worker:
         if found:
             result.findings = sorted([*result.findings, *found], key=lambda f: f.sort_key)
         return result
+
+
+_LINE_BREAKS = ("\r\n", "\r", "\n")
+
+
+def _keep_final_line_break(original: str, fixed: str) -> str:
+    """``fixed`` ending as ``original`` does (libcst loses the last ``\r`` of a CR-only file)."""
+    if fixed == original:
+        return fixed
+    end = next((brk for brk in _LINE_BREAKS if original.endswith(brk)), "")
+    if end and fixed and not fixed.endswith(_LINE_BREAKS):
+        return fixed + end
+    return fixed
+
+
+def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
+    """``error`` is a ``kind`` or was raised from one (rule crashes wrap the original)."""
+    seen: BaseException | None = error
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _with_deep_stack(function: Callable[..., FileResult], *args: object) -> FileResult:
+    """``function(*args)`` in a thread with a large stack and a high recursion limit."""
+    outcome: list[FileResult | BaseException] = []
+
+    def target() -> None:
+        try:
+            outcome.append(function(*args))
+        except BaseException as error:  # noqa: BLE001 - handed back to the caller's thread
+            outcome.append(error)
+
+    old_limit, old_stack = sys.getrecursionlimit(), threading.stack_size()
+    try:
+        threading.stack_size(_DEEP_STACK_BYTES)
+        sys.setrecursionlimit(MAX_DEPTH)
+        thread = threading.Thread(target=target, name="gradlint-deep")
+        thread.start()
+        thread.join()
+    finally:
+        sys.setrecursionlimit(old_limit)
+        threading.stack_size(old_stack)
+    (result,) = outcome
+    if isinstance(result, BaseException):
+        raise result
+    return result
 
 
 _WORKER: _Worker | None = None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
 import errno
-import io
 import os
+import re
 import stat
 import tempfile
 import tokenize
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gradlint.findings import Location
@@ -35,19 +37,65 @@ def _location_of_byte(data: bytes, offset: int) -> Location:
     return Location(data.count(b"\n", 0, offset) + 1, offset - line_start + 1)
 
 
+_FIRST_LINES = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)?")
+
+
+def _lines_as_python_reads_them(data: bytes) -> Callable[[], bytes]:
+    """A ``readline`` for ``detect_encoding`` that ends lines at ``\r`` too, as Python's
+    tokenizer does (``BytesIO.readline`` would make one line of a CR-only file)."""
+    position = 0
+
+    def readline() -> bytes:
+        nonlocal position
+        match = _FIRST_LINES.match(data, position)
+        line = match.group() if match else b""
+        position += len(line)
+        return line
+
+    return readline
+
+
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+_BLANK_OR_COMMENT = re.compile(rb"^[ \t\f]*(?:[#\r\n]|$)")
+
+
+def _raw_cookie(data: bytes) -> str | None:
+    """The PEP 263 cookie of the first two lines, read from the bytes as CPython does."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return None  # a BOM with a contradicting cookie is an error either way
+    readline = _lines_as_python_reads_them(data)
+    for _ in range(2):
+        line = readline()
+        match = _COOKIE.match(line)
+        if match:
+            try:
+                return codecs.lookup(match.group(1).decode("ascii")).name
+            except (LookupError, UnicodeDecodeError):
+                return None
+        if not _BLANK_OR_COMMENT.match(line):
+            return None
+    return None
+
+
 def decode(data: bytes) -> Source:
     """Decode per PEP 263 (coding cookie, BOM, UTF-8 default)."""
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        encoding, _ = tokenize.detect_encoding(_lines_as_python_reads_them(data))
     except SyntaxError as error:
-        # No usable cookie: report the first bad byte against the UTF-8 default if there is one.
-        encoding = "utf-8"
-        try:
-            data.decode(encoding)
-        except UnicodeDecodeError:
-            pass
+        # tokenize decodes the cookie's line as UTF-8 first; CPython reads the cookie from the
+        # raw bytes (``#\xff coding: latin-1`` runs), so look for it the same way.
+        cookie = _raw_cookie(data)
+        if cookie is not None:
+            encoding = cookie
         else:
-            raise UndecodableSource(str(error), Location(1, 1)) from None
+            # No usable cookie: report the first bad byte against the UTF-8 default, if any.
+            encoding = "utf-8"
+            try:
+                data.decode(encoding)
+            except UnicodeDecodeError:
+                pass
+            else:
+                raise UndecodableSource(str(error), Location(1, 1)) from None
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:

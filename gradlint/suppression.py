@@ -6,6 +6,8 @@ import io
 import re
 import tokenize
 
+from gradlint.positions import split_lines
+
 _NOQA = re.compile(
     r"#\s*noqa(?::[\s]*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE
 )
@@ -51,7 +53,7 @@ def line_suppressions(text: str) -> dict[int, frozenset[str]]:
     except (tokenize.TokenError, SyntaxError):
         comments = [
             (number, line[line.index("#"):])
-            for number, line in enumerate(text.splitlines(), start=1)
+            for number, line in enumerate(split_lines(text), start=1)
             if "#" in line
         ]
     for line, comment in comments:
@@ -91,8 +93,8 @@ def _unsafe_line_ends(text: str) -> set[int]:
             elif fstring_end is not None and token.type == fstring_end and opened:
                 rows.update(range(opened.pop(), token.end[0]))
     except (tokenize.TokenError, SyntaxError):
-        return set(range(1, text.count("\n") + 2))
-    for number, line in enumerate(text.splitlines(), start=1):
+        return set(range(1, len(split_lines(text)) + 2))
+    for number, line in enumerate(split_lines(text), start=1):
         if line.rstrip().endswith("\\"):
             rows.add(number)
     return rows
@@ -100,7 +102,7 @@ def _unsafe_line_ends(text: str) -> set[int]:
 
 def add_noqa_to_text(text: str, codes_by_row: dict[int, set[str]]) -> tuple[str, int]:
     """``text`` with ``# noqa: CODES`` on each row (merged into an existing ``# noqa:``)."""
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text, keepends=True)
     unsafe = _unsafe_line_ends(text)
     added = 0
     for row, codes in sorted(codes_by_row.items()):
@@ -186,7 +188,7 @@ def unused_noqa_findings(text: str, path: str, actual: list, recheck, judged: fr
         names = ", ".join(f"`{c.upper()}`" for c in unused)
         edit_start, edit_end = start, end
         if not remaining:
-            line = text.splitlines()[row - 1]
+            line = split_lines(text)[row - 1]
             # Remove the whitespace before the comment too.
             edit_start = len(line[:start].rstrip())
         fix = FixInfo(
@@ -225,7 +227,7 @@ def _noqa_comments(text: str) -> dict[int, tuple[int, int, list[str]]]:
 
 def apply_line_edits(text: str, findings: list) -> str:  # type: ignore[type-arg]
     """Apply single-line edits (GL100's), right to left so columns stay valid."""
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text, keepends=True)
     edits = sorted(
         (edit for f in findings if f.fix is not None for edit in f.fix.edits),
         key=lambda e: (e.location.row, e.location.column),

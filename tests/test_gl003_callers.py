@@ -139,3 +139,53 @@ def test_nothing_to_infer_from_reports_without_a_fix() -> None:
     for finding in findings:
         assert (finding.fix is None) == ("make it a required parameter" in finding.message)
         assert len(finding.message) <= 80
+
+
+def _meta_model() -> torch.nn.Module:
+    model = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.Linear(4, 3)).to("meta")
+    for p in model.parameters():
+        p.grad = torch.empty_like(p)
+    return model
+
+
+@pytest.mark.parametrize("runtime", [False, True], ids=["self-contained", "runtime"])
+def test_fixed_functions_follow_the_inputs_device(runtime: bool, tmp_path: Path) -> None:
+    """Without a GPU: inputs on the ``meta`` device stand for "not the literal default's
+    device". The fixed functions put their results where the inputs are; the originals, called
+    the same way, still use the literal default (and fail to copy out of meta)."""
+    fixes = ROOT / "fixtures" / "fixes" / "gl003"
+    loaded = {}
+    for stem in ("collect", "flow"):
+        source = fixes / f"{stem}.in.py"
+        text = source.read_text(encoding="utf-8")
+        loaded[stem] = (
+            _load_text(text, f"gl003_meta_original_{stem}", tmp_path),
+            _load_text(_fixed(text, source, runtime), f"gl003_meta_fixed_{stem}_{runtime}", tmp_path),
+        )
+    calls = {
+        "params_collect": lambda mod, m: mod.params_collect(m.parameters()),
+        "params_iterable": lambda mod, m: mod.params_iterable(p for p in m.parameters()),
+        "model_norms": lambda mod, m: mod.model_norms(m),
+        "scaled_loss": lambda mod, m: mod.scaled_loss(next(m.parameters()).sum()),
+        "clip_state": lambda mod, m: mod.clip_state(m.parameters(), eps=1e-6)["total"],
+        "optimizer_state": lambda mod, m: next(iter(mod.optimizer_state(m, {"lr": 0.1})["state"].values())),
+        "iterator_norms": lambda mod, m: mod.iterator_norms(p.grad for p in m.parameters()),
+        "star_norms": lambda mod, m: mod.star_norms(*[p.grad for p in m.parameters()]),
+        "RotaryTable.table": lambda mod, m: mod.RotaryTable().to("meta").table(5),
+        "Aligner.__init__": lambda mod, m: mod.Aligner(m, ["a"]).score(torch.ones(2, 5)),
+    }
+    followed = set()
+    for name, call in calls.items():
+        stem = "collect" if name in ("params_collect", "params_iterable", "model_norms") else "flow"
+        original, fixed = loaded[stem]
+        result = call(fixed, _meta_model())
+        assert result.device.type == "meta", name
+        try:
+            before = call(original, _meta_model())
+        except (NotImplementedError, RuntimeError):
+            continue  # the literal default cannot even hold the result
+        if before.device.type != "cpu":
+            followed.add(name)
+    # A 0-dim CPU tensor acts as a scalar next to tensors on another device, so the original
+    # scaled_loss already followed its input; every other original stayed on the default.
+    assert followed == {"scaled_loss"}

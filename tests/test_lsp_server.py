@@ -130,7 +130,8 @@ def test_lsp_session(project: Project) -> None:
         quick = [a for a in actions if a["kind"] == "quickfix"]
         assert len(quick) == 1 and quick[0]["title"].startswith("GL002: ")
         assert _apply(FIXABLE, quick[0]["edit"]["changes"][uri]) == FIXABLE_FIXED
-        assert any(a["kind"] == "source.fixAll.gradlint" for a in actions)
+        [fix_all] = [a for a in actions if a["kind"] == "source.fixAll.gradlint"]
+        assert _apply(FIXABLE, fix_all["edit"]["changes"][uri]) == FIXABLE_FIXED
 
         hover = client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 2, "character": 12}})
         assert "**GL002** `unguarded-private-api`" in hover["contents"]["value"]
@@ -139,7 +140,11 @@ def test_lsp_session(project: Project) -> None:
         # A change that fixes the code clears the diagnostics; a save checks again.
         client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": CLEAN}]})
         assert client.diagnostics(uri) == []
-        client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": UNSAFE}]})
+        # The same findings as `gradlint check`, GL100 included.
+        stale = CLEAN + "x = 1  # noqa: GL002\n"
+        client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": stale}]})
+        assert [d["code"] for d in client.diagnostics(uri)] == ["GL100"]
+        client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 4}, "contentChanges": [{"text": UNSAFE}]})
         [gl001] = client.diagnostics(uri)
         assert gl001["code"] == "GL001"
         client.notify("textDocument/didSave", {"textDocument": {"uri": uri}})

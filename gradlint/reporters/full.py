@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gradlint.findings import Finding
+from gradlint.positions import split_lines
 from gradlint.reporters import ReportContext
 from gradlint.reporters.text import position
 from gradlint.runner import RunResult
@@ -51,6 +52,6 @@ def render(run: RunResult, context: ReportContext | None = None) -> str:
     for finding in run.findings:
         if finding.path not in cache:
             text = context.source(finding.path)
-            cache[finding.path] = None if text is None else text.splitlines(keepends=True)
+            cache[finding.path] = None if text is None else split_lines(text, keepends=True)
         blocks.append(_block(finding, context, cache[finding.path]))
     return "".join(block + "\n" for block in blocks)

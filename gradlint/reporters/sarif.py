@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from gradlint import __version__
 from gradlint.findings import PARSE_ERROR_CODE, Finding
+from gradlint.positions import split_lines
 from gradlint.registry import PARSE_ERROR_SUMMARY
 from gradlint.reporters import ReportContext, level, relative_uri_path, rule_url
 from gradlint.runner import RunResult
@@ -60,7 +61,7 @@ def _artifact(path: str, root: str) -> dict[str, str]:
 def _line_text(context: ReportContext, path: str, row: int, cache: dict[str, list[str]]) -> str:
     if path not in cache:
         text = context.source(path)
-        cache[path] = [] if text is None else text.splitlines()
+        cache[path] = [] if text is None else split_lines(text)
     lines = cache[path]
     return lines[row - 1].strip() if 1 <= row <= len(lines) else ""
 

@@ -34,6 +34,10 @@ def summary(run: RunResult, *, fixed: int, fixing: bool, unsafe: bool) -> str:
     if not findings:
         if fixed:
             return f"Found {fixed} error{'s' * (fixed != 1)} ({fixed} fixed, 0 remaining).\n"
+        if run.internal_errors:
+            # Never "All checks passed!" when something was not checked.
+            failed = len(run.internal_errors)
+            return f"No findings, but {failed} error{'s' * (failed != 1)} stopped checking (see above).\n"
         return "All checks passed!\n"
     total = len(findings) + fixed
     if fixing:

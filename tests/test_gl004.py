@@ -56,6 +56,8 @@ def test_fixture_reports_every_planted_duplicate_and_no_lookalike() -> None:
     assert any("`telemetry.constants.CLIP_COEF`" in m for m in messages)
     assert any("already named: use `telemetry.constants.LOSS_SPIKE_THRESHOLD`" in m for m in messages)
     assert any("name it once as `ADAM_EPS` in this module" in m for m in messages)
+    # A bare `eps` of `LayerNorm(...)` is the package's LAYER_NORM_EPS.
+    assert any("(epsilon) is already named: use `telemetry.constants.LAYER_NORM_EPS`" in m for m in messages)
 
 
 def test_fix_produces_the_expected_project(tmp_path: Path) -> None:

@@ -294,9 +294,14 @@ def duplicate_groups(facts: Mapping[str, list[Any]], settings: Any) -> list[Grou
     local_named: dict[tuple[str, str, str], tuple[str, int]] = {}
     for path, file_facts in facts.items():
         absolute = os.path.abspath(path)
-        project = project_dir(os.path.dirname(absolute))
         info = describe_file(path)
-        scope = info.package or absolute
+        if info.package:
+            # The scope is the package's folder, and its project the one of the package root
+            # (a ``setup.py`` inside the package does not split it: one constants module).
+            scope = package_dir(os.path.dirname(absolute))
+            project = project_dir(os.path.dirname(scope)) or project_dir(os.path.dirname(absolute))
+        else:
+            scope, project = absolute, project_dir(os.path.dirname(absolute))
         if (project, scope) not in homes:
             homes[(project, scope)] = _home(options, path, project, root)
         module, home = homes[(project, scope)]
@@ -333,11 +338,14 @@ def duplicate_groups(facts: Mapping[str, list[Any]], settings: Any) -> list[Grou
         for place in places:
             fact = place.fact
             absolute = os.path.abspath(place.path)
-            same = local_named.get((absolute, value, role))
+            # A bare ``eps`` of ``LayerNorm(d, eps=1e-5)`` is also a "layer norm epsilon".
+            roles = (role, _hint_role(fact))
+            same = next((local_named[k] for r in roles if (k := (absolute, value, r)) in local_named), None)
+            package_key = next((k for r in roles if (k := (project, scope, value, r)) in named), None)
             if fact["k"] != "const" and same and same[1] < fact["s"]:
                 groups.append(Group(value, role, project, scope, [place], same[0], "", absolute, named=True, local=True))
-            elif fact["k"] != "const" and key in named:
-                dotted, name, where = named[key]
+            elif fact["k"] != "const" and package_key is not None:
+                dotted, name, where = named[package_key]
                 groups.append(Group(value, role, project, scope, [place], name, dotted, where, named=True))
             else:
                 rest.append(place)
@@ -347,8 +355,11 @@ def duplicate_groups(facts: Mapping[str, list[Any]], settings: Any) -> list[Grou
             places = [place for place in places if place.fact["k"] != "const"]
         for cluster in _clusters(places) if " " not in role else [places]:
             if len({(place.path, place.fact["s"], place.fact.get("u")) for place in cluster}) < 2:
-                if cluster:
-                    singles.setdefault(key, []).extend(cluster)
+                for place in cluster:
+                    singles.setdefault(key, []).append(place)
+                    hinted = _hint_role(place.fact)
+                    if hinted and hinted != role:
+                        singles.setdefault((project, scope, value, hinted), []).append(place)
                 continue
             if _alternatives(cluster):
                 continue
@@ -376,6 +387,7 @@ def _name_new_constants(groups: list[Group], singles: Mapping[tuple[str, str, st
     a group without one is reported without a fix. Places that the new name would make
     "already named" on the next run join the group now (so a second run changes nothing)."""
     taken: dict[str, dict[str, str]] = defaultdict(dict)  # home -> name -> value key
+    joined: set[int] = set()
     for group in groups:
         files = {os.path.abspath(p.path) for p in group.places}
         group.local = len(files) == 1
@@ -405,6 +417,8 @@ def _name_new_constants(groups: list[Group], singles: Mapping[tuple[str, str, st
             extra = singles.get((group.project, group.scope, group.value, renamed), [])
             if group.local:
                 extra = [p for p in extra if os.path.abspath(p.path) == home]
+            extra = [p for p in extra if id(p) not in joined]
+            joined.update(id(p) for p in extra)
             if extra:
                 group.places.extend(extra)
                 group.places.sort(key=lambda place: (place.path, place.fact["l"], place.fact["c"]))
@@ -428,6 +442,11 @@ def _context(fact: dict[str, Any]) -> set[str]:
     if words:
         found.add("_".join(words))
     return found
+
+
+def _hint_role(fact: dict[str, Any]) -> str | None:
+    """The role of a place's hint (its name with the callee, function or class)."""
+    return role_of(fact["h"].split("_"), ROLE_WORDS) if fact["h"] else None
 
 
 def _alternatives(places: list[Place]) -> bool:

@@ -13,7 +13,7 @@ import sys
 
 import torch
 import torch.distributed as dist
-from gradlint_runtime import total_norm
+from gradlint_runtime import clip_grad_norm_, total_norm
 
 ORDERS = [2.0, 1.0, 3.0, math.inf, -math.inf, 0.0]
 
@@ -55,6 +55,13 @@ def main() -> None:
     for name, tensors in cases().items():
         mine = shard(tensors, rank, world)
         out[name] = {str(p): float(total_norm(mine, p, process_group=dist.group.WORLD)) for p in ORDERS}
+    # clipping by the global norm: every rank scales its shard by the same coefficient
+    params = [torch.nn.Parameter(torch.zeros_like(t)) for t in shard(cases()["huge-and-tiny"], rank, world)]
+    for param, t in zip(params, shard(cases()["huge-and-tiny"], rank, world)):
+        param.grad = t.clone()
+    pre = clip_grad_norm_(params, 2.0, process_group=dist.group.WORLD)
+    post = total_norm(params, process_group=dist.group.WORLD)
+    out["clip"] = {"pre": float(pre), "post": float(post)}
     dist.destroy_process_group()
     print(json.dumps(out))
 

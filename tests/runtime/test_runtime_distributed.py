@@ -86,3 +86,9 @@ def test_scaling_survives_the_all_reduce(two_rank_results: list) -> None:
         assert result["float64-huge"]["2.0"] == pytest.approx(math.sqrt(200) * 1e200, rel=1e-12)
         assert math.isnan(result["nan-on-one-rank"]["2.0"])
         assert result["inf-on-one-rank"]["2.0"] == math.inf
+
+
+def test_clip_grad_norm_by_the_global_norm(two_rank_results: list) -> None:
+    for result in two_rank_results:
+        assert result["clip"]["pre"] == pytest.approx(math.sqrt(1000) * 1e20, rel=1e-6)
+        assert result["clip"]["post"] == pytest.approx(2.0, rel=1e-6)  # float32 squares would overflow

@@ -3,7 +3,7 @@
 Only files that get fixed (``--fix``, ``--diff``, fix edits in JSON/SARIF) come here. The file
 is parsed with libcst once; each :class:`~gradlint.rule.NodeEdit` names an ast node, and the
 libcst node spanning the same source range is handed to the edit's builder. Imports a fix
-needs are added with libcst's ``AddImportsVisitor``.
+needs are added where isort would put them (:mod:`gradlint.fix_imports`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from gradlint.findings import Edit, Location
+from gradlint.fix_imports import add_imports
 from gradlint.positions import LineIndex, split_lines
 from gradlint.rule import Fix, ImportSpec
 
@@ -132,14 +133,7 @@ def replace_nodes(module: cst.Module, replacements: dict[int, cst.CSTNode], impo
         fixed = module.visit(_Replacer(replacements)) if replacements else module
         wanted = list(dict.fromkeys(imports))
         if wanted:
-            # libcst.codemod costs ~0.2 s to import; only fixes that add imports need it.
-            from libcst.codemod import CodemodContext
-            from libcst.codemod.visitors import AddImportsVisitor
-
-            context = CodemodContext()
-            for spec in wanted:
-                AddImportsVisitor.add_needed_import(context, spec.module, spec.name)
-            fixed = AddImportsVisitor(context).transform_module(fixed)
+            fixed = add_imports(fixed, wanted)
         return fixed.code
     except Exception as error:  # a malformed replacement must not crash the run
         raise FixError(f"{type(error).__name__}: {error}") from None

@@ -23,11 +23,11 @@ FIXTURES = ROOT / "fixtures"
 # A finding with a safe fix, one without a fix, and clean code.
 FIXABLE = "import torch\n\nnorms = torch._foreach_norm(grads, 2.0)\n"
 # FIXABLE fixed in a project that declares gradlint-runtime (``Project.declare_runtime``)...
-FIXABLE_FIXED = "import torch\nimport gradlint_runtime\n\nnorms = gradlint_runtime.foreach_norm(grads, 2.0)\n"
+FIXABLE_FIXED = "import gradlint_runtime\nimport torch\n\nnorms = gradlint_runtime.foreach_norm(grads, 2.0)\n"
 # ... and in one that does not: the torch-only form.
 FIXABLE_FIXED_TORCH_ONLY = (
-    "import torch\n\nnorms = (torch._foreach_norm(grads, 2.0) if hasattr(torch, \"_foreach_norm\") "
-    "else [torch.linalg.vector_norm(t, 2.0) for t in grads])\n"
+    "import torch\n\nnorms = torch._foreach_norm(grads, 2.0) if hasattr(torch, \"_foreach_norm\") "
+    "else [torch.linalg.vector_norm(t, 2.0) for t in grads]\n"
 )
 RUNTIME_PYPROJECT = '[project]\nname = "demo"\nversion = "0"\ndependencies = ["gradlint-runtime"]\n\n[tool.gradlint]\n'
 

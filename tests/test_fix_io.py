@@ -210,8 +210,8 @@ def test_only_the_unsuppressed_one_is_fixed(project: Project) -> None:
     path = project.write("a.py", source)
     run_cli("check", "--fix", ".")
     assert path.read_text() == (
-        "import torch\n"
         "import gradlint_runtime\n"
+        "import torch\n"
         "\n"
         "a = torch._foreach_norm(x)  # noqa: GL002\n"
         "b = gradlint_runtime.foreach_norm(y)\n"

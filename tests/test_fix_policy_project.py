@@ -4,8 +4,7 @@ runtime; in both, ``ruff check --select I,F401,UP`` reports nothing the fix intr
 
 The fixes themselves belong to the rule owners (GL002: engine/lead; GL001, GL003: their
 owners) and read the ``runtime-available`` and ``target-version`` options the config computes
-(tests/test_project_facts.py). The cases marked xfail(strict=True) are the gaps still open on
-main: each turns into a failure (XPASS) the moment it is fixed, so the marker must go then.
+(tests/test_project_facts.py).
 """
 
 from __future__ import annotations
@@ -70,12 +69,6 @@ def test_without_the_runtime_the_fixed_code_runs_with_torch_alone(tmp_path: Path
     assert run.returncode == 0 and run.stdout.startswith("ok"), run.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: added imports are not placed where isort puts them (I001; the fix machinery, lead); "
-    "GL003 writes Optional[...] for target-version py310 (UP045; GL003 owner); without the runtime, GL002's "
-    "inline fallback inside list(...) keeps extraneous parentheses (UP034; GL002, lead)",
-)
 @pytest.mark.parametrize("deps", ['"torch"', '"torch", "gradlint-runtime"'], ids=["no-runtime", "runtime"])
 def test_fixed_code_passes_the_projects_ruff(tmp_path: Path, deps: str) -> None:
     assert _ruff(_fixed(tmp_path, deps)) == []

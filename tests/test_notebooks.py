@@ -62,7 +62,7 @@ def test_fix_rewrites_cells_and_keeps_formatting(project: Project) -> None:
     assert raw == json.dumps(data, indent=1, ensure_ascii=False) + "\n", "formatting kept"
     cells = ["".join(cell["source"]) for cell in data["cells"]]
     assert cells[0] == "".join(NOTEBOOK["cells"][0]["source"])
-    assert cells[1] == "import torch\nimport gradlint_runtime\n"
+    assert cells[1] == "import gradlint_runtime\nimport torch\n"
     assert cells[2] == (
         "%time warm = 1\n!nvidia-smi\nnorms = gradlint_runtime.foreach_norm(grads, 2.0)\n"
         "state = torch._C._get_tracing_state()"

@@ -195,20 +195,20 @@ class ManualNorm(Rule):
         Invalid(
             "import torch\ntotal = torch.stack(norms).pow(2).sum().sqrt()\n",
             line=2,
-            expected_fix="import torch\nimport gradlint_runtime\n\ntotal = gradlint_runtime.total_norm([t.detach() for t in norms])\n",
+            expected_fix="import gradlint_runtime\nimport torch\n\ntotal = gradlint_runtime.total_norm([t.detach() for t in norms])\n",
         ),
         Invalid(
             "import math\n"
             "total = math.sqrt(sum(p.grad.norm().item() ** 2 for p in params))\n",
             message="N host syncs",
             expected_fix=(
-                "import math\nimport gradlint_runtime\n\n"
+                "import math\n\nimport gradlint_runtime\n\n"
                 "total = gradlint_runtime.total_norm([p.grad for p in params]).item()\n"
             ),
         ),
         Invalid(
             "import torch\ngn = torch.sqrt(torch.sum(p.grad ** 2))\n",
-            expected_fix="import torch\nimport gradlint_runtime\n\ngn = gradlint_runtime.norm(p.grad)\n",
+            expected_fix="import gradlint_runtime\nimport torch\n\ngn = gradlint_runtime.norm(p.grad)\n",
         ),
         Invalid(
             "def f(params, norm_type):\n"

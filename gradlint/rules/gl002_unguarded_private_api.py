@@ -253,8 +253,8 @@ class UnguardedPrivateApi(Rule):
             "import torch\nnorms = torch._foreach_norm(grads, 2)\n",
             options={"runtime-available": False},
             expected_fix=(
-                "import torch\nnorms = (torch._foreach_norm(grads, 2) if hasattr(torch, \"_foreach_norm\") "
-                "else [torch.linalg.vector_norm(t, 2) for t in grads])\n"
+                "import torch\nnorms = torch._foreach_norm(grads, 2) if hasattr(torch, \"_foreach_norm\") "
+                "else [torch.linalg.vector_norm(t, 2) for t in grads]\n"
             ),
         ),
         Invalid(
@@ -263,7 +263,7 @@ class UnguardedPrivateApi(Rule):
             column=9,
             message="Private torch API `torch._foreach_norm`",
             expected_fix=(
-                "import torch\nimport gradlint_runtime\n\n"
+                "import gradlint_runtime\nimport torch\n\n"
                 "norms = gradlint_runtime.foreach_norm(grads, 2)\n"
             ),
         ),
@@ -271,7 +271,7 @@ class UnguardedPrivateApi(Rule):
             "import torch as T\nn = T._foreach_norm(grads)\n",
             line=2,
             column=5,
-            expected_fix="import torch as T\nimport gradlint_runtime\n\nn = gradlint_runtime.foreach_norm(grads)\n",
+            expected_fix="import gradlint_runtime\nimport torch as T\n\nn = gradlint_runtime.foreach_norm(grads)\n",
         ),
         Invalid(
             "from torch import _foreach_norm\nn = _foreach_norm(grads)\n",
@@ -528,9 +528,11 @@ class UnguardedPrivateApi(Rule):
         if source is None or tensors is None or order is None or "\n" in source:
             return None
         text = (
-            f'({source} if hasattr({owner}, "_foreach_norm") '
-            f"else [{owner}.linalg.vector_norm(t, {order}) for t in {tensors}])"
+            f'{source} if hasattr({owner}, "_foreach_norm") '
+            f"else [{owner}.linalg.vector_norm(t, {order}) for t in {tensors}]"
         )
+        if _needs_parentheses(call, self.model.parent(call)):
+            text = f"({text})"
         return Fix("safe", "Fall back to `torch.linalg.vector_norm` where it is missing", (NodeEdit(call, _expression(text)),))
 
     def _import_from_fix(self, node: ast.ImportFrom, module: str) -> Fix | None:
@@ -562,6 +564,17 @@ def _chain(node: ast.AST) -> list[ast.expr] | None:
     chain.append(node)
     chain.reverse()
     return chain
+
+
+def _needs_parentheses(expr: ast.expr, parent: ast.AST | None) -> bool:
+    """Whether a conditional expression put in place of ``expr`` needs parentheses there."""
+    if isinstance(parent, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Return, ast.Expr, ast.keyword)):
+        return False
+    if isinstance(parent, ast.Call) and expr in parent.args:
+        return False
+    if isinstance(parent, (ast.List, ast.Set)):
+        return False
+    return True
 
 
 def _is_documented(qualified: str) -> bool:

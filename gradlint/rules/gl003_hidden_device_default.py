@@ -203,8 +203,8 @@ class HiddenDeviceDefault(Rule):
             message="`device` defaults to 'cpu'; infer it from `params`",
             options={"runtime-available": True},
             expected_fix=(
-                "import torch\n"
-                "import gradlint_runtime\n\n"
+                "import gradlint_runtime\n"
+                "import torch\n\n\n"
                 "def collect(params, device=None):\n"
                 "    if device is None:\n"
                 "        if iter(params) is params:\n"
@@ -221,9 +221,9 @@ class HiddenDeviceDefault(Rule):
             line=2,
             options={"runtime-available": True},
             expected_fix=(
-                "import torch\n"
-                "import gradlint_runtime\n"
                 "from typing import Optional\n\n"
+                "import gradlint_runtime\n"
+                "import torch\n\n\n"
                 "def norms(model: torch.nn.Module, device: Optional[torch.device] = None):\n"
                 '    """Per-parameter norms."""\n'
                 "    if device is None:\n"

@@ -268,5 +268,7 @@ def _read(path: str, plan: ProjectFixPlan) -> str | None:
         source = decode(read_source_bytes(path))
     except (UnreadableSource, UndecodableSource):
         return None
+    if source.lossy:
+        return None  # invalid bytes decoded as U+FFFD must never be written back
     plan.encodings.setdefault(path, source.encoding)
     return source.text

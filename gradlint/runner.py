@@ -167,6 +167,11 @@ class _Worker:
             return self._process_notebook(path, source, info)
         if not self.options.fixing:
             return self._with_unused_noqa(self.engine.check_text(source.text, info), source.text, info)
+        if source.lossy:
+            result = self._with_unused_noqa(self.engine.check_text(source.text, info), source.text, info)
+            result.fix_errors = [f"{path}: not fixed: it has bytes that are not valid {source.encoding} "
+                                 "(in comments); rewriting it would change them"]
+            return result
         fixed, applied, errors = self._fix(source.text, info)
         fixed = _keep_final_line_break(source.text, fixed)
         result = self._with_unused_noqa(self.engine.check_text(fixed, info), fixed, info)

@@ -27,6 +27,9 @@ class UndecodableSource(Exception):
 class Source:
     text: str
     encoding: str  # "utf-8-sig" when the file starts with a BOM
+    # Bytes that are invalid in the encoding but that Python accepts (inside comments, on
+    # 3.11) were decoded as U+FFFD: fine to check, never to write back.
+    lossy: bool = False
 
     def encode(self, text: str) -> bytes:
         return text.encode(self.encoding)
@@ -77,6 +80,15 @@ def _raw_cookie(data: bytes) -> str | None:
     return None
 
 
+def _python_accepts(data: bytes) -> bool:
+    """Whether the running Python compiles ``data`` (it skips invalid bytes in comments)."""
+    try:
+        compile(data, "<gradlint>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
 def decode(data: bytes) -> Source:
     """Decode per PEP 263 (coding cookie, BOM, UTF-8 default)."""
     try:
@@ -99,6 +111,8 @@ def decode(data: bytes) -> Source:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
+        if _python_accepts(data):
+            return Source(data.decode(encoding, "replace"), encoding, lossy=True)
         raise UndecodableSource(
             f"cannot decode byte {data[error.start:error.start + 1]!r} as {encoding}",
             _location_of_byte(data, error.start),

@@ -274,3 +274,19 @@ def test_a_coding_cookie_after_a_non_utf8_byte(project: Project) -> None:
     project.write("a.py", data)
     result = run_cli("check", "--no-cache", "--output-format", "concise", "a.py")
     assert _rows(result.stdout) == ["a.py:5:9: GL002"], result.stdout
+
+
+def test_invalid_utf8_in_a_comment_is_checked_and_never_rewritten(project: Project) -> None:
+    """Python 3.11 runs a file with invalid UTF-8 inside a comment: check it; a fix would have
+    to write those bytes back, so it is not fixed (with a warning)."""
+    data = b"# caf\xe9 notes\n" + FIXABLE.encode()
+    try:
+        compile(data, "a.py", "exec")
+    except SyntaxError:
+        pytest.skip("this Python rejects invalid UTF-8 in comments: GL000 is right")
+    project.write("a.py", data)
+    result = run_cli("check", "--no-cache", "--output-format", "concise", "a.py")
+    assert _rows(result.stdout) == ["a.py:4:9: GL002"], result.stdout
+    fixing = run_cli("check", "--fix", "a.py")
+    assert (project.root / "a.py").read_bytes() == data
+    assert "not fixed: it has bytes that are not valid utf-8" in fixing.stderr

@@ -229,14 +229,22 @@ def worker(fixing: bool) -> _Worker:
 
 
 def check(data: bytes, *, prescreen: bool = True) -> FileResult:
+    """Check ``data``; without the prescreen, no rule is skipped by its text trigger
+    (``may_match``) and the libcst rules' ast screen is off."""
     w = worker(False)
     engine = w.engine
     before = getattr(engine, "use_prescreen", True)
+    rules = [*engine.ast_rules, *engine.cst_rules, *engine.source_rules]
     engine.use_prescreen = prescreen
+    if not prescreen:
+        for rule in rules:
+            rule.may_match = lambda text: True  # type: ignore[method-assign]
     try:
         return w.process_bytes(PATH, data)
     finally:
         engine.use_prescreen = before
+        for rule in rules:
+            rule.__dict__.pop("may_match", None)
 
 
 def compiles(data: bytes) -> bool:

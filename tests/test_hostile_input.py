@@ -290,3 +290,16 @@ def test_invalid_utf8_in_a_comment_is_checked_and_never_rewritten(project: Proje
     fixing = run_cli("check", "--fix", "a.py")
     assert (project.root / "a.py").read_bytes() == data
     assert "not fixed: it has bytes that are not valid utf-8" in fixing.stderr
+
+
+def test_code_for_a_newer_python_is_skipped_with_a_warning_not_gl000(project: Project) -> None:
+    import sys
+
+    source = "type Vector = list[float]\n\n\ndef first[T](items: list[T]) -> T:\n    return items[0]\n"
+    if sys.version_info >= (3, 12):
+        pytest.skip("this Python accepts PEP 695 syntax")
+    project.write("new.py", source)
+    project.write("ok.py", FIXABLE)
+    result = run_cli("check", "--no-cache", "--output-format", "concise", ".")
+    assert _rows(result.stdout) == ["ok.py:3:9: GL002"]
+    assert "new.py: skipped: uses syntax newer than Python" in result.stderr

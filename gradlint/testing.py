@@ -17,7 +17,7 @@ from gradlint.findings import Finding
 from gradlint.rule import NO_FIX, Invalid, Rule, Valid  # Rule: any rule class (ast or libcst)
 from gradlint.rules import all_rules
 
-_TEST_DIRS = {"tests", "test"}
+_TEST_DIRS = {"tests", "test", "testing"}
 
 
 def example_info(path: str) -> FileInfo:

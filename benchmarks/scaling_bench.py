@@ -16,6 +16,7 @@ rules (where its time goes).
 from __future__ import annotations
 
 import argparse
+import ast
 import cProfile
 import io
 import pstats
@@ -38,15 +39,24 @@ from gradlint.source import decode  # noqa: E402
 REPEATS = 3
 
 
-def per_line_cpu(engine: Engine, text: str, path: str) -> float:
-    """Best-of-3 CPU seconds per line of one check of ``text``."""
+def check_cpu(engine: Engine, text: str, path: str) -> float:
+    """Best-of-3 CPU seconds of one check of ``text``."""
     info = FileInfo(path, "bench", False)
     best = float("inf")
     for _ in range(REPEATS):
         start = time.process_time()
         engine.check_text(text, info)
         best = min(best, time.process_time() - start)
-    return best / max(1, text.count("\n"))
+    return best
+
+
+def size(text: str) -> tuple[int, int]:
+    """(lines, ast nodes): dense code has more nodes per line, so both are shown."""
+    try:
+        nodes = sum(1 for _ in ast.walk(ast.parse(text)))
+    except (SyntaxError, ValueError, RecursionError):
+        nodes = 0
+    return max(1, text.count("\n")), max(1, nodes)
 
 
 def main() -> None:
@@ -63,16 +73,33 @@ def main() -> None:
                 files.append((str(path), text))
     print(f"long script: {script.count(chr(10))} lines; corpus files of >= 50 lines: {len(files)}")
     print()
-    print("| rules | script us/line | median file us/line | ratio |")
-    print("|---|---|---|---|")
+    script_lines, script_nodes = size(script)
+    sizes = [size(text) for _, text in files]
+    print("Per line and per ast node, the script against the median file (all files, and the files")
+    print("the rule actually analyses: its text trigger matches).")
+    print()
+    print("| rules | script us/line | median us/line (all / analysed) | ratio | script us/node | median us/node (analysed) | ratio |")
+    print("|---|---|---|---|---|---|---|")
     selections = [(rule.code,) for rule in all_rules()] + [tuple(rule.code for rule in all_rules())]
     for select in selections:
         engine = Engine(replace(Settings(), select=select))
-        script_cost = per_line_cpu(engine, script, "long_script.py")
-        costs = [per_line_cpu(engine, text, path) for path, text in files]
-        median = statistics.median(costs)
+        cost = check_cpu(engine, script, "long_script.py")
+        per_line, per_line_run, per_node_run = [], [], []
+        for (path, text), (lines, nodes) in zip(files, sizes):
+            spent = check_cpu(engine, text, path)
+            per_line.append(spent / lines)
+            if any(rule.may_match(text) for rule in engine.ast_rules + engine.source_rules):
+                per_line_run.append(spent / lines)
+                per_node_run.append(spent / nodes)
+        median = statistics.median(per_line)
+        median_run = statistics.median(per_line_run) if per_line_run else float("nan")
+        node_run = statistics.median(per_node_run) if per_node_run else float("nan")
         name = select[0] if len(select) == 1 else "all"
-        print(f"| {name} | {script_cost * 1e6:.1f} | {median * 1e6:.1f} | {script_cost / median:.2f}x |")
+        print(
+            f"| {name} | {cost / script_lines * 1e6:.1f} | {median * 1e6:.1f} / {median_run * 1e6:.1f} | "
+            f"{cost / script_lines / median_run:.2f}x | {cost / script_nodes * 1e6:.2f} | {node_run * 1e6:.2f} | "
+            f"{cost / script_nodes / node_run:.2f}x |"
+        )
     if options.profile:
         engine = Engine(Settings())
         profile = cProfile.Profile()

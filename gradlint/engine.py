@@ -2,8 +2,7 @@
 
 The flow for a check: text triggers pick the rules that could match; the stdlib parse is the
 syntax check (GL000); one walk builds the semantic model and runs every ast rule's visitors;
-positions are computed only for the nodes reported. libcst is imported only for fixes (and for
-rules still written as libcst visitors, see :mod:`gradlint.cst_engine`).
+positions are computed only for the nodes reported. libcst is imported only for fixes.
 """
 
 from __future__ import annotations
@@ -14,22 +13,18 @@ import gc
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from gradlint.config import Settings, expand_codes
 from gradlint.discovery import relative_to_root, spec_for
 from gradlint.fileinfo import FileInfo
 from gradlint.findings import PARSE_ERROR_CODE, Edit, FileResult, Finding, FixInfo, Location, parse_error
 from gradlint.positions import LineIndex
-from gradlint.prescreen import AstScreen, screen
+from gradlint.parsing import Parsed, parse
 from gradlint.rule import Report, Rule
 from gradlint.rules import all_rules
 from gradlint.semantic.model import SemanticModel
 from gradlint.semantic.walker import DispatchTable, analyse, recursion_headroom
 from gradlint.suppression import ALL, file_suppressions, is_suppressed, line_suppressions
-
-if TYPE_CHECKING:
-    from gradlint.cst_rule import CstRule
 
 MAX_FIX_ROUNDS = 10
 # Grammar newer than 3.11: ``type`` statements, type parameters, f-strings reusing their quote.
@@ -59,24 +54,18 @@ class Engine:
     """Holds the rule objects (built once per process) and checks files one at a time."""
 
     def __init__(self, settings: Settings, *, want_edits: bool = False) -> None:
-        from gradlint.cst_rule import CstRule as _Cst  # noqa: F401 - only for isinstance below
-
         self.settings = settings
         self.want_edits = want_edits
         enabled = settings.enabled_codes
         rules = [rule_class(settings.options) for rule_class in all_rules() if rule_class.code in enabled]
         # Project rules that collect facts from the source text themselves (GL004).
         self.source_rules = [rule for rule in rules if hasattr(rule, "facts_from_source")]
-        self.ast_rules: list[Rule] = [r for r in rules if isinstance(r, Rule) and r not in self.source_rules]
-        self.cst_rules: list[CstRule] = [r for r in rules if not isinstance(r, Rule)]  # type: ignore[misc]
+        self.ast_rules: list[Rule] = [rule for rule in rules if rule not in self.source_rules]
         self._tables: dict[tuple[str, ...], DispatchTable] = {}
         self._per_file = [
             (spec_for((pattern,)), frozenset(expand_codes(selectors, "per-file-ignores")))
             for pattern, selectors in settings.per_file_ignores
         ]
-        # Off only in the test that proves the libcst prescreen never changes findings.
-        self.use_prescreen = True
-        self._cst_pass = None
 
     # -- selection -----------------------------------------------------------------------
 
@@ -97,7 +86,7 @@ class Engine:
                     codes |= ignored
         return frozenset(codes)
 
-    def _wanted(self, rules: Sequence[Rule | CstRule], info: FileInfo, text: str, codes: frozenset[str]) -> list:
+    def _wanted(self, rules: Sequence[Rule], info: FileInfo, text: str, codes: frozenset[str]) -> list:
         return [rule for rule in rules if rule.code in codes and rule.wants_file(info) and rule.may_match(text)]
 
     def _table(self, rules: list[Rule]) -> DispatchTable:
@@ -109,7 +98,7 @@ class Engine:
 
     # -- the ast rules ------------------------------------------------------------------
 
-    def _walk(self, screened: AstScreen, info: FileInfo, rules: list[Rule]) -> list[Report]:
+    def _walk(self, screened: Parsed, info: FileInfo, rules: list[Rule]) -> list[Report]:
         """One walk of the file for every ast rule; their reports."""
         model = SemanticModel(screened.tree, screened.text, info.path)
         try:
@@ -156,9 +145,8 @@ class Engine:
         result = FileResult(info.path)
         codes = self.codes_for(info, text)
         ast_rules = self._wanted(self.ast_rules, info, text, codes)
-        cst_rules = self._wanted(self.cst_rules, info, text, codes)
         source_rules = self._wanted(self.source_rules, info, text, codes)
-        screened = screen(text, info.path)
+        screened = parse(text, info.path)
         if isinstance(screened, SyntaxError):
             newer = _newer_syntax(text, screened)
             if newer is not None:
@@ -179,11 +167,6 @@ class Engine:
             if reports:
                 findings = self._ast_findings(text, info, reports)
                 result.findings.extend(findings)
-        if cst_rules:
-            error = self._check_cst(text, info, screened, cst_rules, result)
-            if error is not None:
-                if PARSE_ERROR_CODE in codes:
-                    result.findings.append(error)
         result.findings.sort(key=lambda finding: finding.sort_key)
         return result
 
@@ -211,65 +194,6 @@ class Engine:
             )
         return findings
 
-    def _legacy(self):  # type: ignore[no-untyped-def]
-        if self._cst_pass is None:
-            from gradlint.cst_engine import CstPass
-
-            self._cst_pass = CstPass()
-        return self._cst_pass
-
-    def _check_cst(
-        self, text: str, info: FileInfo, screened: AstScreen, rules: list[CstRule], result: FileResult
-    ) -> Finding | None:
-        """Findings of the libcst rules (those not yet moved to the ast); a GL000 if libcst fails."""
-        from gradlint.cst_engine import RuleCrash as CstCrash
-        from gradlint.fixing import FixError as CstFixError, text_edits
-        from gradlint.cst_engine import apply_cst_fixes
-
-        if self.use_prescreen:
-            rules = [rule for rule in rules if rule.prescreen(screened)]
-        if not rules:
-            return None
-        legacy = self._legacy()
-        parsed = legacy.partial_text(text, screened, rules) if self.use_prescreen else text
-        try:
-            analysis = legacy.analyse(parsed, info, rules)
-            if parsed is not text and self.want_edits and any(r.fix for r in analysis.reports):
-                analysis = legacy.analyse(text, info, rules)
-        except CstCrash as error:
-            raise RuleCrash(str(error)) from error
-        if analysis.error is not None:
-            return analysis.error
-        result.facts.update({key: list(value) for key, value in analysis.facts.items()})
-        if not analysis.reports:
-            return None
-        placed, _ = legacy.place(analysis, text)
-        for item in placed:
-            if item.suppressed:
-                continue
-            report, span = item.report, item.span
-            fix_info = None
-            if report.fix is not None:
-                edits: tuple[Edit, ...] = ()
-                if self.want_edits and analysis.module is not None:
-                    try:
-                        edits = text_edits(text, apply_cst_fixes(analysis.module, [report.fix]))
-                    except CstFixError:
-                        edits = ()
-                fix_info = FixInfo(report.fix.applicability, report.fix.message, edits)
-            result.findings.append(
-                Finding(
-                    path=info.path,
-                    code=report.code,
-                    message=report.message,
-                    location=Location(span.start.line, span.start.column + 1),
-                    end_location=Location(span.end.line, span.end.column + 1),
-                    fix=fix_info,
-                    noqa_row=item.noqa_row,
-                )
-            )
-        return None
-
     # -- fixing --------------------------------------------------------------------------
 
     def fix_text(self, text: str, info: FileInfo, *, unsafe: bool) -> tuple[str, int, list[str]]:
@@ -283,19 +207,17 @@ class Engine:
         dropped: set[tuple[str, str, int, int]] = set()
         codes = self.codes_for(info, text)
         for _ in range(MAX_FIX_ROUNDS):
-            screened = screen(text, info.path)
+            screened = parse(text, info.path)
             if isinstance(screened, SyntaxError):
                 break
-            new_text, count = self._ast_fix_round(text, info, screened, codes, unsafe, dropped, errors)
-            if count == 0:
-                new_text, count = self._cst_fix_round(text, info, screened, codes, unsafe, dropped, errors)
+            new_text, count = self._fix_round(text, info, screened, codes, unsafe, dropped, errors)
             if count == 0 or new_text == text:
                 break
             applied += count
             text = new_text
         return text, applied, errors
 
-    def _ast_fix_round(self, text, info, screened, codes, unsafe, dropped, errors):  # type: ignore[no-untyped-def]
+    def _fix_round(self, text, info, screened, codes, unsafe, dropped, errors):  # type: ignore[no-untyped-def]
         rules = self._wanted(self.ast_rules, info, text, codes)
         if not rules:
             return text, 0
@@ -338,58 +260,6 @@ class Engine:
             return attempt, 1
         return text, 0
 
-    def _cst_fix_round(self, text, info, screened, codes, unsafe, dropped, errors):  # type: ignore[no-untyped-def]
-        rules = self._wanted(self.cst_rules, info, text, codes)
-        if self.use_prescreen:
-            rules = [rule for rule in rules if rule.prescreen(screened)]
-        if not rules:
-            return text, 0
-        from gradlint.cst_engine import RuleCrash as CstCrash, apply_cst_fixes, non_overlapping
-        from gradlint.fixing import FixError as CstFixError
-
-        legacy = self._legacy()
-        try:
-            analysis = legacy.analyse(text, info, rules)
-        except CstCrash as error:
-            raise RuleCrash(str(error)) from error
-        if analysis.module is None or not analysis.reports:
-            return text, 0
-        placed, positions = legacy.place(analysis, text)
-
-        def key(item):  # type: ignore[no-untyped-def]
-            return _key(item.report.code, item.report.message, Location(item.span.start.line, item.span.start.column + 1))
-
-        candidates = [
-            item
-            for item in placed
-            if not item.suppressed
-            and item.report.fix is not None
-            and (unsafe or item.report.fix.applicability == "safe")
-            and key(item) not in dropped
-        ]
-        chosen = non_overlapping(candidates, positions)
-        if not chosen:
-            return text, 0
-        try:
-            new_text = apply_cst_fixes(analysis.module, [item.report.fix for item in chosen])  # type: ignore[misc]
-            check_syntax(new_text, info.path)
-            return new_text, len(chosen)
-        except (CstFixError, FixError):
-            pass
-        for item in chosen:
-            try:
-                attempt = apply_cst_fixes(analysis.module, [item.report.fix])  # type: ignore[list-item]
-                check_syntax(attempt, info.path)
-            except (CstFixError, FixError) as error:
-                dropped.add(key(item))
-                errors.append(
-                    f"{info.path}:{item.span.start.line}:{item.span.start.column + 1}: "
-                    f"{item.report.code} fix dropped: {error}"
-                )
-                continue
-            return attempt, 1
-        return text, 0
-
 
 @contextlib.contextmanager
 def _no_gc_pauses() -> Iterator[None]:
@@ -427,7 +297,7 @@ def _non_overlapping(items: list[Placed], lines: LineIndex) -> list[Placed]:
 
 
 def check_syntax(text: str, path: str) -> None:
-    screened = screen(text, path)
+    screened = parse(text, path)
     if isinstance(screened, SyntaxError):
         raise FixError(f"the fixed code does not parse ({_syntax_finding(path, screened).message})")
 

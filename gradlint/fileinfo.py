@@ -16,7 +16,7 @@ class FileInfo:
     is_test_file: bool
 
 
-_TEST_DIRS = frozenset({"tests", "test"})
+_TEST_DIRS = frozenset({"tests", "test", "testing"})  # testing: test-support packages (torch.testing)
 _PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg")
 
 

@@ -96,12 +96,22 @@ class CstIndex:
             self._by_range.setdefault(key, []).append(node)
             self._by_class.setdefault(type(node), []).append((span, node))
 
+    def _form_feeds(self, row: int) -> int:
+        line = self.lines.line(row)
+        return len(line) - len(line.lstrip("\x0c")) if line.startswith("\x0c") else 0
+
     def find(self, target: ast.AST) -> cst.CSTNode:
         """The libcst node of ``target``: same range and a matching class, or the smallest
         node of a matching class around it (``ast.arg`` vs ``cst.Param`` with its default)."""
         start, end = self.lines.span(target)
         wanted = _COUNTERPARTS.get(type(target))
-        key = (start.row, start.column - 1, end.row, end.column - 1)
+        # libcst does not count form feeds at the start of a line as columns; the ast does.
+        key = (
+            start.row,
+            start.column - 1 - self._form_feeds(start.row),
+            end.row,
+            end.column - 1 - self._form_feeds(end.row),
+        )
         for node in self._by_range.get(key, ()):
             if wanted is None or isinstance(node, wanted):
                 return node

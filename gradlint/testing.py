@@ -11,13 +11,13 @@ from dataclasses import replace
 from typing import Any
 
 from gradlint.config import Settings
-from gradlint.context import FileInfo
+from gradlint.fileinfo import FileInfo
 from gradlint.engine import Engine
 from gradlint.findings import Finding
 from gradlint.rule import NO_FIX, Invalid, Rule, Valid  # Rule: any rule class (ast or libcst)
 from gradlint.rules import all_rules
 
-_TEST_DIRS = {"tests", "test"}
+_TEST_DIRS = {"tests", "test", "testing"}
 
 
 def example_info(path: str) -> FileInfo:

@@ -15,7 +15,7 @@ from types import ModuleType
 import pytest
 
 from gradlint.config import Settings
-from gradlint.context import describe_file
+from gradlint.fileinfo import describe_file
 from gradlint.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]

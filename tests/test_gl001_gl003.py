@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gradlint.config import Settings
-from gradlint.context import describe_file
+from gradlint.fileinfo import describe_file
 from gradlint.engine import Engine
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ from types import ModuleType
 import pytest
 
 from gradlint.config import Settings
-from gradlint.context import describe_file
+from gradlint.fileinfo import describe_file
 from gradlint.engine import Engine
 
 torch = pytest.importorskip("torch")

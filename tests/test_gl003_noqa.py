@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gradlint.config import Settings
-from gradlint.context import describe_file
+from gradlint.fileinfo import describe_file
 from gradlint.engine import Engine
 
 CODE = '''import torch

@@ -15,19 +15,17 @@ from typing import TYPE_CHECKING
 from gradlint.registry import PARSE_ERROR_SUMMARY
 
 if TYPE_CHECKING:
-    from gradlint.cst_rule import CstRule
     from gradlint.rule import Rule
 
 __all__ = ["PARSE_ERROR_SUMMARY", "all_rules", "rule_by_code"]
 
 
 @functools.cache
-def all_rules() -> tuple[type[Rule | CstRule], ...]:
-    """Every rule class (ast rules and the libcst ones not yet moved), sorted by code."""
+def all_rules() -> tuple[type[Rule], ...]:
+    """Every rule class, sorted by code."""
     from gradlint.rule import Rule
 
-    bases: tuple[type, ...] = (Rule,)
-    found: dict[str, type] = {}
+    found: dict[str, type[Rule]] = {}
     for module_info in pkgutil.iter_modules(__path__):
         if module_info.name.startswith("_"):
             continue
@@ -35,21 +33,14 @@ def all_rules() -> tuple[type[Rule | CstRule], ...]:
         for value in vars(module).values():
             if (
                 isinstance(value, type)
-                and issubclass(value, _bases(bases))
-                and value not in _bases(bases)
+                and issubclass(value, Rule)
+                and value is not Rule
                 and value.__module__ == module.__name__
             ):
                 if value.code in found:
                     raise RuntimeError(f"two rules share the code {value.code}")
                 found[value.code] = value
     return tuple(found[code] for code in sorted(found))
-
-
-def _bases(bases: tuple[type, ...]) -> tuple[type, ...]:
-    import sys
-
-    legacy = sys.modules.get("gradlint.cst_rule")
-    return (*bases, legacy.CstRule) if legacy is not None else bases
 
 
 def rule_by_code(code: str) -> type[Rule] | None:

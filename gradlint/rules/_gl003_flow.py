@@ -29,6 +29,7 @@ the statements it recorded; linear in the function's size.
 from __future__ import annotations
 
 import ast
+from gradlint.semantic.syntax import dotted_name
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -128,14 +129,7 @@ def is_cuda_path(path: str) -> bool:
 
 
 def _dotted(node: ast.AST) -> str:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return ""
+    return dotted_name(node) or ""
 
 
 def device_literal(default: ast.AST | None, qualified: QualifiedName) -> str | None:

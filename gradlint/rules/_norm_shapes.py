@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from gradlint.semantic import Kind
+from gradlint.semantic.syntax import dotted_name as _dotted
 
 if TYPE_CHECKING:
     from gradlint.semantic import SemanticModel
@@ -62,15 +63,6 @@ def number(node: ast.AST) -> float | None:
     return None
 
 
-def _dotted(node: ast.AST) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 def square_exponent(node: ast.AST) -> str | None:

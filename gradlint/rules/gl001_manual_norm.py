@@ -26,6 +26,7 @@ from gradlint.rules._norm_shapes import (
     number,
 )
 from gradlint.semantic import Kind
+from gradlint.semantic.syntax import dotted_name as _dotted
 
 _ROOT_METHODS = frozenset({"sqrt", "sqrt_", "pow", "pow_"})
 _ZERO_FACTORIES = frozenset({"torch.zeros", "torch.zeros_like", "torch.tensor", "torch.scalar_tensor"})
@@ -695,15 +696,6 @@ def _small(node: ast.AST) -> bool:
     return (getattr(node, "end_lineno", 0) or 0) - (getattr(node, "lineno", 0) or 0) < 3
 
 
-def _dotted(node: ast.AST) -> str | None:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
 
 
 def _expression_fix(node: ast.AST, replacement: str, description: str, imports: tuple[ImportSpec, ...]) -> Fix | None:

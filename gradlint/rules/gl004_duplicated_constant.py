@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from gradlint.context import FileInfo
+from gradlint.fileinfo import FileInfo
 from gradlint.findings import Finding
 from gradlint.options import RUNTIME_MODULE_OPTION
 from gradlint.rule import Invalid, Option, Rule, Valid

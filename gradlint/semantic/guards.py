@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from gradlint.semantic.syntax import dotted_name as dotted
+
 if TYPE_CHECKING:
     from gradlint.semantic.model import SemanticModel
 
@@ -50,18 +52,6 @@ _VERSION_WORDS = frozenset({"TORCH", "VERSION", "PT", "PYTORCH", "TH"})
 # ``WITH_PT23``, ``_TORCH_2_1``, ``IS_TORCH_2``: a flag named after a torch version is true on newer torch.
 _VERSION_FLAG = re.compile(r"(?:^|_)(?:PT|TORCH|PYTORCH|TH)_?\d+(?:_\d+)*(?:_PLUS|_OR_NEWER|_AVAILABLE)?$", re.I)
 _OPERATORS = {"<": "old", "<=": "old", "lt": "old", "le": "old", ">": "new", ">=": "new", "gt": "new", "ge": "new"}
-
-
-def dotted(node: ast.AST) -> str | None:
-    """``a.b.c`` for a chain of attributes on a name; ``None`` for anything else."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
 
 
 def catches(handler: ast.ExceptHandler, names: frozenset[str]) -> bool:

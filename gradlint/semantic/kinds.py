@@ -13,6 +13,7 @@ Results are memoized per node; a cycle (``x = f(x)``) resolves to UNKNOWN.
 from __future__ import annotations
 
 import ast
+from gradlint.semantic.syntax import dotted_name
 import enum
 from typing import TYPE_CHECKING
 
@@ -165,14 +166,7 @@ _WRAPPER_ANNOTATIONS = frozenset({"Optional", "Union", "Annotated", "Final", "Cl
 
 
 def _dotted(node: ast.AST) -> str:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return ""
+    return dotted_name(node) or ""
 
 
 def _short(name: str) -> str:

@@ -101,7 +101,7 @@ def decode(data: bytes) -> Source:
             encoding = cookie
         else:
             # No usable cookie: report the first bad byte against the UTF-8 default, if any.
-            encoding = "utf-8"
+            encoding = "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
             try:
                 data.decode(encoding)
             except UnicodeDecodeError:

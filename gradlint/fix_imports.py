@@ -29,14 +29,16 @@ class _Line:
     starts_group: bool
 
 
-def _dotted(node: cst.BaseExpression | None) -> str:
+def cst_dotted_name(node: cst.BaseExpression | None) -> str:
+    """``a.b.c`` for a libcst chain of names (an import's module or alias); "" otherwise."""
     if node is None:
         return ""
     if isinstance(node, cst.Name):
         return node.value
     if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
+        return f"{cst_dotted_name(node.value)}.{node.attr.value}"
     return ""
+
 
 
 def _section(module: str, relative: bool) -> int:
@@ -67,10 +69,10 @@ def _block(module: cst.Module) -> list[_Line]:
         small = statement.body[0]
         starts_group = bool(statement.leading_lines) or not lines
         if isinstance(small, cst.Import):
-            name = _dotted(small.names[0].name)
+            name = cst_dotted_name(small.names[0].name)
             lines.append(_Line(index, _section(name, False), True, name.lower(), starts_group))
         else:
-            name = _dotted(small.module)
+            name = cst_dotted_name(small.module)
             relative = bool(small.relative)
             lines.append(_Line(index, _section(name, relative), False, name.lower(), starts_group))
     return lines
@@ -91,11 +93,11 @@ def _already_imported(module: cst.Module, spec: ImportSpec) -> bool:
             continue
         for small in statement.body:
             if spec.name is None and isinstance(small, cst.Import):
-                if any(_dotted(alias.name) == spec.module and alias.asname is None for alias in small.names):
+                if any(cst_dotted_name(alias.name) == spec.module and alias.asname is None for alias in small.names):
                     return True
             if spec.name is not None and isinstance(small, cst.ImportFrom) and not small.relative:
-                if _dotted(small.module) == spec.module and not isinstance(small.names, cst.ImportStar):
-                    if any(_dotted(alias.name) == spec.name and alias.asname is None for alias in small.names):
+                if cst_dotted_name(small.module) == spec.module and not isinstance(small.names, cst.ImportStar):
+                    if any(cst_dotted_name(alias.name) == spec.name and alias.asname is None for alias in small.names):
                         return True
     return False
 
@@ -113,12 +115,12 @@ def _merge_into_from(module: cst.Module, lines: list[_Line], spec: ImportSpec) -
         if (
             isinstance(small, cst.ImportFrom)
             and not small.relative
-            and _dotted(small.module) == spec.module
+            and cst_dotted_name(small.module) == spec.module
             and not isinstance(small.names, cst.ImportStar)
             and small.lpar is None
             and len(statement.body) == 1  # type: ignore[attr-defined]
         ):
-            names = [_dotted(alias.name) + (f" as {_dotted(alias.asname.name)}" if alias.asname else "") for alias in small.names]
+            names = [cst_dotted_name(alias.name) + (f" as {cst_dotted_name(alias.asname.name)}" if alias.asname else "") for alias in small.names]
             names.append(spec.name)  # type: ignore[arg-type]
             names.sort(key=lambda text: text.lower())
             replacement = cst.parse_statement(f"from {spec.module} import {', '.join(names)}{module.default_newline}")

@@ -10,6 +10,8 @@ import sys
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from gradlint.fix_imports import cst_dotted_name as _dotted
+
 _LITERALS = (cst.Integer, cst.Float, cst.UnaryOperation)
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
 
@@ -44,16 +46,6 @@ def section_of(module: str, level: int, package: str | frozenset[str] | None) ->
     if top in _STDLIB:
         return STDLIB
     return THIRD_PARTY
-
-
-def _dotted(node: cst.BaseExpression | None) -> str:
-    if node is None:
-        return ""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
-    return ""
 
 
 def _import_key(statement: cst.CSTNode, package: str | frozenset[str] | None) -> tuple[int, int, str] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -63,12 +64,86 @@ def _hooks_repository(directory: Path) -> Path:
     return directory
 
 
+def _interpreter_imports_ssl(env: dict[str, str]) -> bool:
+    """pre-commit builds a hook's Python environment with virtualenv, which imports ``ssl``.
+
+    Seen on a CI machine: the loader picked up the system's libpython, whose symbols the
+    interpreter's own ``_ssl`` extension does not find, so no environment can be built there.
+    """
+    probe = subprocess.run([sys.executable, "-c", "import ssl"], env=env, capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def _local_hooks_block() -> str:
+    """Our manifest's hooks as a ``repo: local`` block run by the interpreter under test.
+
+    This drives the manifest's entries, file types and serial setting through pre-commit
+    without building an environment (what a machine without a working ``ssl`` cannot do).
+    """
+    scripts = Path(sys.executable).parent
+    lines = ["  - repo: local", "    hooks:"]
+    manifest = {hook["id"]: hook for hook in yaml.safe_load(HOOKS_FILE.read_text(encoding="utf-8"))}
+    uses = (("gradlint", "gradlint-staged", ""), ("gradlint-fix", "gradlint-fix", ""),
+            ("gradlint", "gradlint-project", '        pass_filenames: false\n        args: ["."]\n'))
+    for hook_id, alias, extra in uses:
+        hook = manifest[hook_id]
+        lines += [
+            f"      - id: {alias}",
+            f"        name: {hook['name']}",
+            f"        entry: {shlex.quote(str(scripts / hook['entry'].split()[0]))} {hook['entry'].split(maxsplit=1)[1]}",
+            "        language: system",
+            f"        types_or: [{', '.join(hook['types_or'])}]",
+            f"        require_serial: {str(hook['require_serial']).lower()}",
+        ]
+        if extra:
+            lines.append(extra.rstrip("\n"))
+    return "\n".join(lines) + "\n"
+
+
+def _installed_hooks_block(hooks: Path) -> str:
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=hooks, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return (
+        f"  - repo: {hooks}\n"
+        f"    rev: {sha}\n"
+        "    hooks:\n"
+        "      - id: gradlint\n"
+        "        alias: gradlint-staged\n"
+        "      - id: gradlint-fix\n"
+        "      - id: gradlint\n"
+        "        alias: gradlint-project\n"
+        "        pass_filenames: false\n"
+        '        args: ["."]\n'
+    )
+
+
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-def test_pre_commit_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("source", ["installed", "local"])
+def test_pre_commit_run(tmp_path: Path, source: str) -> None:
     """The README's setup: a `.pre-commit-config.yaml` with `rev: <commit sha>`, both hooks and
-    the `pass_filenames: false` variant for whole-project GL004."""
+    the `pass_filenames: false` variant for whole-project GL004.
+
+    ``installed`` is what a user gets (pre-commit installs the hooks repository at a commit);
+    ``local`` runs the same manifest entries with the interpreter under test, so the hooks'
+    behaviour is checked even where pre-commit cannot build an environment.
+    """
     pytest.importorskip("pre_commit")
-    hooks = _hooks_repository(tmp_path.joinpath("hooks").resolve())
+    env = {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+        "PRE_COMMIT_COLOR": "never",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+    env.pop("VIRTUAL_ENV", None)
+    # What a user sees: the default (full) output format.
+    env.pop("GRADLINT_OUTPUT_FORMAT", None)
+    if source == "installed":
+        if not _interpreter_imports_ssl(env):
+            pytest.skip("this interpreter cannot import ssl, so virtualenv cannot build the hook's environment")
+        repos_block = _installed_hooks_block(_hooks_repository(tmp_path.joinpath("hooks").resolve()))
+    else:
+        repos_block = _local_hooks_block()
     target = tmp_path / "target"
     target.mkdir()
     (target / "fixable.py").write_text(FIXABLE)
@@ -84,34 +159,10 @@ def test_pre_commit_run(tmp_path: Path) -> None:
     (target / "opt" / "__init__.py").write_text("")
     (target / "opt" / "opt_a.py").write_text("def a(x, clip_coef=0.2):\n    return x * clip_coef\n")
     (target / "opt" / "opt_b.py").write_text("def b(x, clip_coef=0.2):\n    return x * clip_coef\n")
-    sha = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=hooks, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    (target / ".pre-commit-config.yaml").write_text(
-        "repos:\n"
-        f"  - repo: {hooks}\n"
-        f"    rev: {sha}\n"
-        "    hooks:\n"
-        "      - id: gradlint\n"
-        "        alias: gradlint-staged\n"
-        "      - id: gradlint-fix\n"
-        "      - id: gradlint\n"
-        "        alias: gradlint-project\n"
-        "        pass_filenames: false\n"
-        '        args: ["."]\n'
-    )
+    (target / ".pre-commit-config.yaml").write_text("repos:\n" + repos_block)
     _git("init", "-q", cwd=target)
     _git("add", "-A", cwd=target)
     _git("commit", "-q", "-m", "target", cwd=target)
-    env = {
-        **os.environ,
-        "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
-        "PRE_COMMIT_COLOR": "never",
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-    }
-    env.pop("VIRTUAL_ENV", None)
-    # What a user sees: the default (full) output format.
-    env.pop("GRADLINT_OUTPUT_FORMAT", None)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

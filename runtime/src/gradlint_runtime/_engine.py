@@ -24,7 +24,7 @@ import torch
 from torch import Tensor
 
 from . import _compat
-from ._cpu_fast import cpu_gated_l2_norms
+from ._cpu_fast import cpu_gated_l2_norms, cpu_gated_l2_total
 from ._kernels import INF, chunked_f64_norm, foreach_norms, nonzero_counts, scaled_norm
 
 F64_SAFE_MAX_P = 6.0
@@ -85,13 +85,17 @@ class Suspects:
 
     ``indices`` is None when the path cannot tell (the branch-free path: any tensor may);
     otherwise the indices of the tensors the CPU pass flagged (a superset of those with a
-    NaN/inf, read with the flag vector it reads anyway).
+    NaN/inf, found from the norms it reads anyway). ``values``: the per-tensor norms as
+    floats when the CPU pass read them and flagged none (else None); ``numel``: the element
+    count it knows from its cached plan (else None).
     """
 
-    __slots__ = ("indices",)
+    __slots__ = ("indices", "values", "numel")
 
     def __init__(self) -> None:
         self.indices: list[int] | None = None
+        self.values: list[float] | None = None
+        self.numel: int | None = None
 
 
 def per_tensor_norms(
@@ -135,12 +139,28 @@ def _same_device_norms(
     if math.isinf(p):
         return _extreme_norms(tensors, p, foreach)
     if p == 2.0 and uses_host_read(tensors, on_cpu):  # torch's other-p CPU kernels lose ~1e-5 in float32
-        flagged: list[int] = []
-        norms = cpu_gated_l2_norms(tensors, foreach, flagged)
+        norms, found = cpu_gated_l2_norms(tensors, foreach)
         if suspects is not None:
-            suspects.indices = flagged
+            suspects.indices, suspects.values, suspects.numel = found.flagged, found.values, found.numel
         return norms
     return _branch_free_norms(tensors, p, foreach)
+
+
+def l2_total(tensors: Sequence[Tensor], foreach: bool | None, narrow_inputs: bool) -> Tensor:
+    """The total 2-norm (0-dim float64) of plain tensors on one device, without per-tensor norms.
+
+    Eager CPU: the fast parts are combined directly and the total is the one read; only when
+    it may have over- or underflowed (a NaN/inf gradient, extreme magnitudes) are the per-tensor
+    norms formed, from the same parts, and the flagged tensors recomputed: a second read, of
+    the per-tensor norms. Elsewhere: ``combine(per_tensor_norms(...))``.
+    """
+    if uses_host_read(tensors):
+        total, parts = cpu_gated_l2_total(tensors, foreach)
+        if total is not None:
+            return total
+        norms, _ = cpu_gated_l2_norms(tensors, foreach, parts)
+        return combine(norms, 2.0, narrow_inputs)
+    return combine(per_tensor_norms(tensors, 2.0, foreach), 2.0, narrow_inputs)
 
 
 def combine(norms: Tensor, p: float, narrow_inputs: bool = False) -> Tensor:

@@ -220,6 +220,9 @@ class GradientCollector:
     def _collect(self, grads: list[Tensor]) -> tuple[GradientStats, list[Tensor]]:
         suspects = Suspects()
         norms, total = total_norm_f64(grads, self.norm_type, dtype=result_dtype(grads), suspects=suspects)
+        if suspects.values is not None:
+            return self._host_stats(suspects.values, suspects.numel or 0, grads), grads
+        assert norms is not None
         n = len(grads)
         zero = torch.zeros((), dtype=torch.float64, device=total.device)
         # every count from the per-tensor norms, in one reduction:
@@ -263,8 +266,31 @@ class GradientCollector:
                 norms,
             ]
         )
-        stats = _stats(scalars, n, sum(g.numel() for g in grads), frozenset(absent))
+        numel = suspects.numel if suspects.numel is not None else sum(g.numel() for g in grads)
+        stats = _stats(scalars, n, numel, frozenset(absent))
         return stats, grads
+
+    def _host_stats(self, values: list[float], numel: int, grads: list[Tensor]) -> GradientStats:
+        """The statistics from per-tensor norms the eager CPU pass has read anyway and found all
+        in range (so none is NaN/inf): the formulas of ``_collect`` on floats, packed with one
+        tensor construction instead of a dozen small tensor ops."""
+        n = len(values)
+        share = 1.0 / n
+        vanishing = sum(map(self.vanishing_threshold.__gt__, values))
+        exploding = sum(map(self.exploding_threshold.__lt__, values))
+        penalty = vanishing * (-VANISHING_HEALTH_PENALTY * share) + exploding * (-EXPLODING_HEALTH_PENALTY * share)
+        health = min(max(1.0 + penalty, 0.0), 1.0)
+        # _PACKED order; the NaN/inf tensor and element counts are 0, the clip fields unset
+        scalars = [math.hypot(*values), min(values), max(values), vanishing, exploding, 0, 0, 0, 0, 0, health, 0, 0]
+        packed = torch.tensor(scalars + values, dtype=torch.float64)
+        absent = {"post_clip_norm", "clip_coefficient"}
+        if not self.count_nonfinite:
+            absent |= {"nan_count", "inf_count"}
+        if self.count_zeros:
+            packed[_INDEX["zero_count"]] = _zero_count(grads, torch.zeros((), dtype=torch.float64))
+        else:
+            absent.add("zero_count")
+        return _stats(packed, n, numel, frozenset(absent))
 
     def materialize(self, stats: GradientStats) -> GradientHealthMetrics:
         """Read the statistics to the host with exactly one read (one ``tolist()``)."""

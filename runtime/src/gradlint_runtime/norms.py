@@ -83,13 +83,18 @@ def total_norm_f64(
     process_group: Any = None,
     dtype: ResultDtype | None = None,
     suspects: _engine.Suspects | None = None,
-) -> tuple[Tensor, Tensor]:
+    want_norms: bool = True,
+) -> tuple[Tensor | None, Tensor]:
     """(per-tensor norms, total norm), both float64, the total reduced over ``process_group``.
 
     ``dtype`` is ``result_dtype(grads)`` when the caller already has it. ``suspects``
-    learns which tensors may hold a NaN/inf (see ``_engine.Suspects``).
+    learns which tensors may hold a NaN/inf (see ``_engine.Suspects``). ``want_norms=False``:
+    the caller needs only the total, and the per-tensor norms may come back as None (the
+    2-norm of plain local tensors skips forming them; see ``_engine.l2_total``).
     """
     dtype = dtype or ResultDtype(grads)
+    if not want_norms and p == 2.0 and process_group is None and grads and not dtype.complex and not _has_dtensor(grads):
+        return None, _engine.l2_total(grads, foreach, narrow_inputs=dtype.dtype == torch.float32)
     grads = prepare(grads, p, dtype)
     if process_group is not None:
         empty_device = None if grads else _distributed.communication_device(process_group)
@@ -98,6 +103,11 @@ def total_norm_f64(
     norms = _per_tensor(grads, p, foreach, None, suspects)
     narrow = dtype.dtype == torch.float32
     return norms, _engine.combine(norms, p, narrow_inputs=narrow)
+
+
+def _has_dtensor(grads: list[Tensor]) -> bool:
+    dtensor = _distributed.dtensor_class()
+    return dtensor is not None and any(isinstance(g, dtensor) for g in grads)
 
 
 def _per_tensor(
@@ -189,7 +199,7 @@ def total_norm(
     p = check_order(norm_type)
     grads = gradients(tensors)
     dtype = ResultDtype(grads)
-    _, total = total_norm_f64(grads, p, foreach, process_group, dtype)
+    _, total = total_norm_f64(grads, p, foreach, process_group, dtype, want_norms=False)
     if error_if_nonfinite:
         raise_if_nonfinite(total, norm_type)
     return total.to(dtype.dtype)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from operator import attrgetter
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from . import _distributed, _engine
+from . import _compat, _distributed, _engine
 from ._inputs import TensorsOrParameters, gradients
 from ._kernels import foreach_norms, real_view
 
@@ -46,6 +47,7 @@ def check_order(norm_type: float) -> float:
 
 
 _WIDE = (torch.float64, torch.complex128)
+_dtype_of = attrgetter("dtype")
 
 
 class ResultDtype:
@@ -54,7 +56,8 @@ class ResultDtype:
     __slots__ = ("dtype", "complex")
 
     def __init__(self, grads: list[Tensor]) -> None:
-        dtypes = {g.dtype for g in grads}
+        # a C-level scan in eager mode (this runs on every call); torch.compile traces the set
+        dtypes = {g.dtype for g in grads} if _compat.is_compiling() else set(map(_dtype_of, grads))
         self.dtype = torch.float64 if not dtypes.isdisjoint(_WIDE) else torch.float32
         self.complex = not dtypes.isdisjoint(_COMPLEX)
 

@@ -218,7 +218,7 @@ class L2Pass:
     read returned), else None. ``numel``: the elements of all the tensors.
     """
 
-    __slots__ = ("flagged", "values", "numel")
+    __slots__ = ("flagged", "numel", "values")
 
     def __init__(self, flagged: list[int], values: list[float] | None, numel: int) -> None:
         self.flagged = flagged

@@ -90,7 +90,7 @@ class Suspects:
     count it knows from its cached plan (else None).
     """
 
-    __slots__ = ("indices", "values", "numel")
+    __slots__ = ("indices", "numel", "values")
 
     def __init__(self) -> None:
         self.indices: list[int] | None = None

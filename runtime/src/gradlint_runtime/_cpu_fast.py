@@ -16,8 +16,10 @@ and small tensors of a shape of their own go through one foreach call per dtype 
 half-precision tensor's norm is rounded to its dtype there too).
 
 A fast norm can be wrong only by overflowing (inf) or by losing terms to underflow (tiny);
-those tensors are recomputed with scaling. Finding them takes one read of a small flag vector,
-which on CPU waits for no device. Everything that depends only on the tensors' shapes (row
+those tensors are recomputed with scaling. Finding them takes one read of the per-tensor norms
+(their values, checked on the host against per-tensor floors), which on CPU waits for no device;
+when only the total is wanted, the parts are combined directly and the total is the one read
+(``cpu_gated_l2_total``). Everything that depends only on the tensors' shapes (row
 plan, owner index, underflow floors) is cached per layout; the cache is safe under threads.
 """
 
@@ -56,6 +58,7 @@ UNDERFLOW_MARGIN = 64.0
 
 _PLAN_CACHE_SIZE = 64
 _FP16_TINY = torch.finfo(torch.float16).tiny
+_NARROW = (torch.float32, torch.float16, torch.bfloat16)
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class _Plan:
     """How to cut a list of tensors of one layout into parts, and which results to doubt."""
 
     rows: tuple[tuple[int, int, int], ...]  # (tensor index, number of rows, row length)
+    row_views: tuple[tuple[int, tuple[int, int], tuple[int, int]], ...]  # (index, size, stride) of each
     stacks: tuple[tuple[tuple[int, ...], int], ...]  # (same-shape tensors, row length)
     rest: tuple[_Rest, ...]
     exact: tuple[int, ...]  # float64 tensors: always the scaled norm (float64 rounding)
@@ -82,6 +86,7 @@ class _Plan:
     floor_values: tuple[float, ...]  # ``floors`` as floats, for the check on the host
     total_floor: float  # sqrt(sum of floors**2): a fast total at least this big lost nothing
     numel: int  # elements in all the tensors
+    narrow: bool  # every tensor is float32, float16 or bfloat16
 
 
 _Layout = tuple[tuple[torch.Size, ...], tuple[torch.dtype, ...], tuple[bool, ...]]
@@ -147,6 +152,7 @@ def _make_plan(tensors: Sequence[Tensor]) -> _Plan:
     n = len(tensors)
     return _Plan(
         rows=tuple(rows),
+        row_views=tuple((i, (count, row), (row, 1)) for i, count, row in rows),
         stacks=tuple(stacks),
         rest=groups,
         exact=tuple(exact),
@@ -157,6 +163,7 @@ def _make_plan(tensors: Sequence[Tensor]) -> _Plan:
         floor_values=tuple(floors),
         total_floor=math.sqrt(math.fsum(f * f for f in floors)),
         numel=sum(t.numel() for t in tensors),
+        narrow=all(t.dtype in _NARROW for t in tensors),
     )
 
 
@@ -195,11 +202,10 @@ def _rest_tensors(tensors: Sequence[Tensor], group: _Rest) -> list[Tensor]:
 def _parts(tensors: Sequence[Tensor], plan: _Plan, foreach: bool | None) -> Tensor | None:
     """Every part's fast norm (rows, stacked rows, whole small tensors), in ``plan.owners``
     order, concatenated; None when every tensor takes the exact path."""
-    pieces: list[Tensor] = []
-    for i, rows, row in plan.rows:
-        # the first rows * row elements of a contiguous tensor as a (rows, row) view: one op,
-        # with or without a tail (the storage offset is kept)
-        pieces.append(torch.linalg.vector_norm(tensors[i].as_strided((rows, row), (row, 1)), 2, dim=1))
+    vector_norm = torch.linalg.vector_norm
+    # the first rows * row elements of a contiguous tensor as a (rows, row) view: one op, with
+    # or without a tail (the storage offset is kept); a comprehension: this loop is per call
+    pieces = [vector_norm(tensors[i].as_strided(size, stride), 2, 1) for i, size, stride in plan.row_views]
     for indices, row in plan.stacks:
         block = torch.stack([tensors[i] for i in indices]).view(-1, row)  # rows of each tensor in turn
         pieces.append(torch.linalg.vector_norm(block, 2, dim=1))
@@ -257,21 +263,24 @@ def cpu_gated_l2_norms(tensors: Sequence[Tensor], foreach: bool | None, parts: T
     return norms, L2Pass(flagged, values if not flagged else None, plan.numel)
 
 
-def cpu_gated_l2_total(tensors: Sequence[Tensor], foreach: bool | None) -> tuple[Tensor | None, Tensor | None]:
-    """The total 2-norm (0-dim float64) of CPU tensors from one read of it, or None.
+def cpu_gated_l2_total(tensors: Sequence[Tensor], foreach: bool | None) -> Tensor | None:
+    """The total 2-norm (0-dim float64) of float32/float16/bfloat16 CPU tensors; None for any
+    other dtype (the caller's general path).
 
-    The fast parts are combined directly: when the total is finite and at least
-    ``plan.total_floor``, no tensor can have overflowed, and what underflow may have lost is
-    below float32 rounding of the total (each lost square is under 2**-149, the floors are 64x
-    float32's tiny per element). Otherwise (a NaN/inf, or extreme magnitudes; also float64 or
-    large strided tensors) the caller takes the per-tensor path: returns (None, the parts, to
-    reuse).
+    The fast parts are combined directly and the total is the one read: when it is finite and
+    at least ``plan.total_floor``, no tensor can have overflowed, and what underflow may have
+    lost is below float32 rounding of the total (each lost square is under 2**-149, the floors
+    are 64x float32's tiny per element). Otherwise (a NaN/inf, or extreme magnitudes) the
+    per-tensor norms are formed from the same parts and the flagged tensors recomputed: a
+    second read.
     """
     plan = _plan(tensors)
+    if not plan.narrow:
+        return None
     parts = _parts(tensors, plan, foreach)
-    if parts is None or plan.exact:
-        return None, parts
-    total = torch.linalg.vector_norm(parts, 2, dtype=torch.float64)
-    if plan.total_floor <= total.tolist() < INF:  # the one read
-        return total, parts
-    return None, parts
+    if parts is not None and not plan.exact:
+        total = torch.linalg.vector_norm(parts, 2, dtype=torch.float64)
+        if plan.total_floor <= total.tolist() < INF:  # the one read
+            return total
+    norms, _ = cpu_gated_l2_norms(tensors, foreach, parts)
+    return torch.linalg.vector_norm(norms, 2)  # float64 holds the square of every such norm

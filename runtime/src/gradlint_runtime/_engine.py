@@ -5,8 +5,10 @@ Two strategies give the same values (to float32 rounding):
 - **CPU, eager, p = 2** (``_cpu_fast``): one fast float32 pass in short rows (torch's CPU
   norm kernel accumulates naively and loses ~1e-2 at 1e8 elements), and a scaled recompute
   of the rare tensors whose fast norm may have overflowed or underflowed. Choosing them
-  takes one read of a small flag vector; on CPU there is no device to wait for, so this
-  read costs nothing, but it is a read, and the tests count it.
+  takes one read of the per-tensor norms (``l2_total``, which needs only the total, reads
+  the fast total instead and forms per-tensor norms only when that may be off); on CPU
+  there is no device to wait for, so this read costs nothing, but it is a read, and the
+  tests count it.
 - **Any other device, under torch.compile, or another p** (``_branch_free_norms``): no read
   at all. float32/float16/bfloat16 accumulate in float64 (one fused kernel on CUDA; bounded
   chunks on CPU, where a float64 request copies), which holds ``|x|**p`` of every such value
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from operator import attrgetter
 
 import torch
 from torch import Tensor
@@ -41,9 +44,12 @@ def all_cpu(tensors: Sequence[Tensor]) -> bool:
 
 def uses_host_read(tensors: Sequence[Tensor], on_cpu: bool | None = None) -> bool:
     """The fast gated path runs only in eager mode on CPU tensors (``on_cpu``: already known)."""
-    if on_cpu is None:
-        on_cpu = all_cpu(tensors)
-    return CPU_HOST_READ and on_cpu and not _compat.is_compiling()
+    if not CPU_HOST_READ or _compat.is_compiling():
+        return False
+    return all(map(_is_cpu, tensors)) if on_cpu is None else on_cpu  # eager: a C-level scan
+
+
+_is_cpu = attrgetter("is_cpu")
 
 
 def _by_dtype(tensors: Sequence[Tensor]) -> dict[torch.dtype, list[int]]:
@@ -146,21 +152,14 @@ def _same_device_norms(
     return _branch_free_norms(tensors, p, foreach)
 
 
-def l2_total(tensors: Sequence[Tensor], foreach: bool | None, narrow_inputs: bool) -> Tensor:
-    """The total 2-norm (0-dim float64) of plain tensors on one device, without per-tensor norms.
-
-    Eager CPU: the fast parts are combined directly and the total is the one read; only when
-    it may have over- or underflowed (a NaN/inf gradient, extreme magnitudes) are the per-tensor
-    norms formed, from the same parts, and the flagged tensors recomputed: a second read, of
-    the per-tensor norms. Elsewhere: ``combine(per_tensor_norms(...))``.
+def l2_total(tensors: Sequence[Tensor], foreach: bool | None) -> Tensor | None:
+    """The total 2-norm (0-dim float64) of plain float32/float16/bfloat16 tensors in eager mode
+    on CPU, without per-tensor norms (``cpu_gated_l2_total``: one read of the total, a second
+    only when it may have over- or underflowed); None anywhere else (the caller's general path).
     """
-    if uses_host_read(tensors):
-        total, parts = cpu_gated_l2_total(tensors, foreach)
-        if total is not None:
-            return total
-        norms, _ = cpu_gated_l2_norms(tensors, foreach, parts)
-        return combine(norms, 2.0, narrow_inputs)
-    return combine(per_tensor_norms(tensors, 2.0, foreach), 2.0, narrow_inputs)
+    if not uses_host_read(tensors):
+        return None
+    return cpu_gated_l2_total(tensors, foreach)
 
 
 def combine(norms: Tensor, p: float, narrow_inputs: bool = False) -> Tensor:

@@ -95,9 +95,11 @@ def total_norm_f64(
     the caller needs only the total, and the per-tensor norms may come back as None (the
     2-norm of plain local tensors skips forming them; see ``_engine.l2_total``).
     """
+    if not want_norms and p == 2.0 and process_group is None and grads and not _has_dtensor(grads):
+        total = _engine.l2_total(grads, foreach)
+        if total is not None:
+            return None, total
     dtype = dtype or ResultDtype(grads)
-    if not want_norms and p == 2.0 and process_group is None and grads and not dtype.complex and not _has_dtensor(grads):
-        return None, _engine.l2_total(grads, foreach, narrow_inputs=dtype.dtype == torch.float32)
     grads = prepare(grads, p, dtype)
     if process_group is not None:
         empty_device = None if grads else _distributed.communication_device(process_group)
@@ -176,8 +178,10 @@ def total_norm(
     default. Runs under ``torch.no_grad()`` (the result has no ``grad_fn``).
 
     Sync behaviour: on CUDA/other devices and under ``torch.compile`` no host read happens.
-    On CPU tensors in eager mode one small flag vector is read to pick the rare tensors that
-    need the scaled recompute; a CPU read waits for no device, so it is not a sync.
+    On CPU tensors in eager mode (p = 2) the fast total is read once; only when it may have
+    over- or underflowed (a NaN/inf gradient, extreme magnitudes) are the per-tensor norms
+    read too, to pick the tensors that need the scaled recompute. A CPU read waits for no
+    device, so it is not a sync.
 
     Args:
         tensors: a module, a tensor, or an iterable of parameters (read through ``.grad``;
@@ -201,8 +205,14 @@ def total_norm(
     """
     p = check_order(norm_type)
     grads = gradients(tensors)
+    if p == 2.0 and process_group is None and grads and not _has_dtensor(grads):
+        fast = _engine.l2_total(grads, foreach)  # eager CPU, 16/32-bit floats: a float32 result
+        if fast is not None:
+            if error_if_nonfinite:
+                raise_if_nonfinite(fast, norm_type)
+            return fast.to(torch.float32)
     dtype = ResultDtype(grads)
-    _, total = total_norm_f64(grads, p, foreach, process_group, dtype, want_norms=False)
+    _, total = total_norm_f64(grads, p, foreach, process_group, dtype)
     if error_if_nonfinite:
         raise_if_nonfinite(total, norm_type)
     return total.to(dtype.dtype)

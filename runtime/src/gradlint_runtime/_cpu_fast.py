@@ -242,8 +242,8 @@ def cpu_gated_l2_norms(tensors: Sequence[Tensor], foreach: bool | None, parts: T
         parts = _parts(tensors, plan, foreach)
     if parts is not None:
         parts = parts.to(torch.float64)
-        # float64 squares of float32-range parts cannot overflow
-        norms = plan.zeros.index_add(0, plan.owners, parts * parts).sqrt_()
+        # float64 squares of float32-range parts cannot overflow (the float64 copy is ours)
+        norms = plan.zeros.index_add(0, plan.owners, parts.mul_(parts)).sqrt_()
     else:
         norms = plan.zeros.clone()
     for i in plan.exact:

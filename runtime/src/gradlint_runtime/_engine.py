@@ -117,7 +117,8 @@ def per_tensor_norms(
     Returns:
         float64 norms, one per tensor, NaN for tensors with a NaN, inf for tensors with an inf.
     """
-    if all_cpu(tensors):  # the common case, without building device objects
+    on_cpu = all_cpu(tensors) if _compat.is_compiling() else all(map(_is_cpu, tensors))  # eager: C-level
+    if on_cpu:  # the common case, without building device objects
         return _same_device_norms(tensors, p, foreach, on_cpu=True, suspects=suspects)
     device = tensors[0].device
     by_device: dict[torch.device, list[int]] = {}

@@ -118,3 +118,21 @@ def test_fast_total_in_range_reads_once(count_host_reads) -> None:
         gr.total_norm(grads)
         gr.clip_grad_norm_(_params(*grads), 1e30)
     assert reads.events == ["Tensor.tolist", "Tensor.tolist"]  # one each
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [(128, 512), (64, 64, 3, 3), (40, 2048), (7, 600), (300, 1, 1, 700), (4, 512, 1)],
+    ids=lambda s: "x".join(map(str, s)),
+)
+@pytest.mark.parametrize("value", [0.7, 1e19, 1.1e-19])
+def test_rows_along_a_tensors_own_dimensions_are_exact(shape: tuple[int, ...], value: float, reference) -> None:
+    # identical values (the worst case for an accumulator), in shapes whose trailing dimensions
+    # make the rows (normed in place, no view) or do not (viewed as rows), alone and stacked
+    t = torch.full(shape, value)
+    exact = math.sqrt(t.numel()) * float(torch.tensor(value, dtype=torch.float32))
+    assert gr.total_norm([t]).item() == pytest.approx(exact, rel=REL_F32)
+    assert gr.norm(t).item() == pytest.approx(exact, rel=REL_F32)
+    metrics = GradientCollector().collect([t, t.clone(), torch.ones(5)])
+    assert metrics.tensor_norms[:2] == pytest.approx([exact, exact], rel=REL_F32)
+    assert metrics.total_norm == pytest.approx(math.hypot(exact, exact, math.sqrt(5)), rel=REL_F32)

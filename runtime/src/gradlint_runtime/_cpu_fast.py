@@ -74,9 +74,10 @@ class _Rest:
 class _Plan:
     """How to cut a list of tensors of one layout into parts, and which results to doubt."""
 
-    rows: tuple[tuple[int, int, int], ...]  # (tensor index, number of rows, row length)
-    row_views: tuple[tuple[int, tuple[int, int], tuple[int, int]], ...]  # (index, size, stride) of each
-    stacks: tuple[tuple[tuple[int, ...], int], ...]  # (same-shape tensors, row length)
+    rows: tuple[tuple[int, int, int], ...]  # (tensor index, number of rows, row length), parts order
+    native_rows: tuple[tuple[int, tuple[int, ...]], ...]  # (index, trailing dims that make the rows)
+    row_views: tuple[tuple[int, tuple[int, int], tuple[int, int]], ...]  # (index, size, stride) of a view
+    stacks: tuple[tuple[tuple[int, ...], int, bool], ...]  # (same-shape tensors, row length, view needed)
     rest: tuple[_Rest, ...]
     exact: tuple[int, ...]  # float64 tensors: always the scaled norm (float64 rounding)
     owners: Tensor  # for every part, the index of its tensor
@@ -132,7 +133,7 @@ def _make_plan(tensors: Sequence[Tensor]) -> _Plan:
         if t.dtype == torch.float16:  # every part's norm is a float16: keep parts out of its subnormals
             floor = max(floor, (n / MIN_ROW + 1.0) ** 0.5 * _FP16_TINY * 2.0)
         floors.append(floor)
-    stacks: list[tuple[tuple[int, ...], int]] = []
+    stacks: list[tuple[tuple[int, ...], int, bool]] = []
     for (dtype, shape), indices in small.items():
         n = shape.numel()
         row = n if n < CHUNKED_MIN_NUMEL else _row_length(n)
@@ -143,16 +144,32 @@ def _make_plan(tensors: Sequence[Tensor]) -> _Plan:
                 rows.append((indices[0], n // row, row))
             continue
         per_stack = max(STACK_MAX_NUMEL // n, 1)
-        stacks += [(tuple(indices[k : k + per_stack]), row) for k in range(0, len(indices), per_stack)]
+        reshape = tuple(shape) != (row,)  # stacked 1-D tensors of one row already are the rows
+        stacks += [(tuple(indices[k : k + per_stack]), row, reshape) for k in range(0, len(indices), per_stack)]
     groups = tuple(_rest_group(dtype, group) for dtype, group in rest.items() if group)
-    # parts come out in this order: every row of the row tensors, the stacks, then the rest
+    # rows along the tensor's own trailing dimensions need no view op (one fewer per call)
+    native: list[tuple[int, tuple[int, ...]]] = []
+    strided: list[tuple[int, int, int]] = []
+    native_rows: list[tuple[int, int, int]] = []
+    for i, count, row in rows:
+        dims = _trailing_row_dims(tensors[i].shape) if count * row == tensors[i].numel() else None
+        if dims is None:
+            strided.append((i, count, row))
+        else:
+            length = math.prod(tensors[i].shape[d] for d in dims)
+            native.append((i, dims))
+            native_rows.append((i, count * row // length, length))
+    rows = native_rows + strided
+    # parts come out in this order: every row of the row tensors (native, then viewed), the
+    # stacks, then the rest
     owners = [i for i, count, _ in rows for _ in range(count)]
-    owners += [i for indices, row in stacks for i in indices for _ in range(tensors[i].numel() // row)]
+    owners += [i for indices, row, _ in stacks for i in indices for _ in range(tensors[i].numel() // row)]
     owners += [i for group in groups for i in group.indices]
     n = len(tensors)
     return _Plan(
         rows=tuple(rows),
-        row_views=tuple((i, (count, row), (row, 1)) for i, count, row in rows),
+        native_rows=tuple(native),
+        row_views=tuple((i, (count, row), (row, 1)) for i, count, row in strided),
         stacks=tuple(stacks),
         rest=groups,
         exact=tuple(exact),
@@ -165,6 +182,14 @@ def _make_plan(tensors: Sequence[Tensor]) -> _Plan:
         numel=sum(t.numel() for t in tensors),
         narrow=all(t.dtype in _NARROW for t in tensors),
     )
+
+
+def _trailing_row_dims(shape: torch.Size) -> tuple[int, ...] | None:
+    """Every dimension but the first, when together they are a row length in [MIN_ROW, ROW]
+    (the norm over them is then 1-D: one part per index of the first dimension)."""
+    if len(shape) < 2 or not MIN_ROW <= math.prod(shape[1:]) <= ROW:
+        return None
+    return tuple(range(1, len(shape)))
 
 
 def _row_length(n: int) -> int:
@@ -203,12 +228,16 @@ def _parts(tensors: Sequence[Tensor], plan: _Plan, foreach: bool | None) -> Tens
     """Every part's fast norm (rows, stacked rows, whole small tensors), in ``plan.owners``
     order, concatenated; None when every tensor takes the exact path."""
     vector_norm = torch.linalg.vector_norm
-    # the first rows * row elements of a contiguous tensor as a (rows, row) view: one op, with
-    # or without a tail (the storage offset is kept); a comprehension: this loop is per call
-    pieces = [vector_norm(tensors[i].as_strided(size, stride), 2, 1) for i, size, stride in plan.row_views]
-    for indices, row in plan.stacks:
-        block = torch.stack([tensors[i] for i in indices]).view(-1, row)  # rows of each tensor in turn
-        pieces.append(torch.linalg.vector_norm(block, 2, dim=1))
+    # rows along a contiguous tensor's trailing dimensions, where they have a row's length
+    pieces = [vector_norm(tensors[i], 2, dims) for i, dims in plan.native_rows]
+    # else the first rows * row elements as a (rows, row) view: one op, with or without a tail
+    # (the storage offset is kept); comprehensions: these loops run on every call
+    pieces += [vector_norm(tensors[i].as_strided(size, stride), 2, 1) for i, size, stride in plan.row_views]
+    for indices, row, reshape in plan.stacks:
+        block = torch.stack([tensors[i] for i in indices])
+        if reshape:
+            block = block.view(-1, row)  # rows of each tensor in turn
+        pieces.append(vector_norm(block, 2, 1))
     for group in plan.rest:
         pieces.append(torch.stack(foreach_norms(_rest_tensors(tensors, group), 2, None, foreach)))
     if not pieces:

@@ -2,7 +2,10 @@
 
 torch's CPU norm kernel accumulates naively (relative error ~1e-2 at 1e8 elements), so
 tensors are viewed as rows of ``ROW`` elements and normed along the rows: each accumulator
-sums a few terms, nearly as fast as the plain kernel and accurate to float32 rounding.
+sums a few terms, nearly as fast as the plain kernel and accurate to float32 rounding. Where a
+tensor's dimensions after the first already make a row of ``MIN_ROW`` to ``ROW`` elements (a
+(768, 2048) weight, a (64, 64, 3, 3) convolution), it is normed over them directly, without a
+view: on small models the per-call cost of each op is what a 2-norm costs beyond the kernels.
 
 float16/bfloat16 rows run torch's native half-precision row kernel, which accumulates every
 row in float32 inside the kernel and rounds each row's norm to the input dtype: no float32

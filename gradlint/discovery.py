@@ -121,8 +121,11 @@ def discover(
     every staged file by name). ``settings_for(directory)`` gives the settings that govern
     a directory (its nearest config), so excludes are the ones of each file's own config.
     A directory named explicitly that yields no file adds a note to ``warnings``.
+    A file reached by two paths (named twice, through a symlink, or under two overlapping
+    paths) is listed once, under the first path it was reached by.
     """
     found: dict[str, None] = {}
+    same = _SameFiles()
     for given in paths:
         if not os.path.lexists(given):
             raise DiscoveryError(f"path does not exist: {given}")
@@ -130,7 +133,9 @@ def discover(
         if not os.path.isdir(given):
             if force_exclude and is_excluded(given, governing):
                 continue
-            found[os.path.normpath(given)] = None
+            path = os.path.normpath(given)
+            if same.first_time(path):
+                found[path] = None
             continue
         directory = os.path.abspath(given)
         if force_exclude and is_excluded(directory, governing, is_dir=True):
@@ -143,14 +148,36 @@ def discover(
                 own = settings_for(os.path.dirname(path))
                 if own is not governing and own.root != governing.root and is_excluded(path, own, below=own.root):
                     continue
-            found[display_path(path)] = None
             count += 1
+            if same.first_time(path):
+                found[display_path(path)] = None
         if count == 0 and warnings is not None:
             warnings.append(
                 f"no Python files found under `{given}` (excluded, gitignored, or none there; "
                 "see `gradlint check --show-files`)"
             )
     return sorted(found)
+
+
+class _SameFiles:
+    """Which real files have been listed: a stat per file, a realpath only when two share an
+    inode (a hard link is a file of its own: each name is checked and fixed)."""
+
+    def __init__(self) -> None:
+        self._by_inode: dict[tuple[int, int], list[str]] = {}
+
+    def first_time(self, path: str) -> bool:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return True  # unreadable: listed, and reported when it is read
+        paths = self._by_inode.setdefault((info.st_dev, info.st_ino), [])
+        if paths:
+            real = os.path.realpath(path)
+            if any(os.path.realpath(other) == real for other in paths):
+                return False
+        paths.append(path)
+        return True
 
 
 def is_excluded(path: str, settings: Settings, *, is_dir: bool = False, below: str | None = None) -> bool:

@@ -186,15 +186,30 @@ def write_atomically(path: str, data: bytes) -> None:
     """Replace ``path`` with ``data`` via a temporary file and rename, keeping its mode.
 
     A symlink is written through: its target gets the new bytes and the link stays a link.
+    A file that already holds ``data`` is not touched (its mtime stays).
     """
     target = os.path.realpath(path)
-    mode = os.stat(target).st_mode & 0o7777
+    info = os.stat(target)
+    if holds(target, data, info):
+        return
+    mode = info.st_mode & 0o7777
     temporary = stage(target, data, mode)
     try:
         os.replace(temporary, target)
     except BaseException:
         discard(temporary)
         raise
+
+
+def holds(target: str, data: bytes, info: os.stat_result) -> bool:
+    """Whether the regular file ``target`` (``info`` its stat) already holds exactly ``data``."""
+    if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
+        return False
+    try:
+        with open(target, "rb") as stream:
+            return stream.read(len(data) + 1) == data
+    except OSError:
+        return False
 
 
 def stage(target: str, data: bytes, mode: int) -> str:

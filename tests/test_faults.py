@@ -119,6 +119,76 @@ def test_fix_through_a_symlink_writes_the_target_and_keeps_the_link(project: Pro
     assert sorted(os.listdir(target.parent)) == ["train.py"]
 
 
+# -- one file reached by two paths ------------------------------------------------------------
+
+_TWO_PATHS = {
+    "listed-twice": ["telemetry", "telemetry"],
+    "absolute-and-relative": ["telemetry", "{root}/telemetry/collectors.py"],
+    "file-then-its-directory": ["telemetry/collectors.py", "telemetry"],
+    "linked-directory": ["telemetry", "view"],
+    "linked-file": ["telemetry", "link.py"],
+}
+
+
+def _two_paths(root: Path, how: str) -> list[str]:
+    os.symlink("telemetry", root / "view")
+    os.symlink("telemetry/collectors.py", root / "link.py")
+    return [arg.format(root=root) for arg in _TWO_PATHS[how]]
+
+
+@needs_posix
+@pytest.mark.parametrize("how", sorted(_TWO_PATHS))
+def test_a_file_reached_by_two_paths_is_checked_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """Reported once, under the first path given; GL004 counts its places once."""
+    root = _gl004_project(tmp_path, monkeypatch)
+    alone = run_cli("check", "--no-cache", "telemetry")
+    args = _two_paths(root, how)
+    twice = run_cli("check", "--no-cache", *args)
+    assert twice.code == alone.code == 1
+    if how == "absolute-and-relative":
+        assert str(root) not in twice.stdout  # the walk of `telemetry` came first
+    assert twice.stdout == alone.stdout
+    listed = run_cli("check", "--show-files", *args)
+    assert len(listed.stdout.splitlines()) == len({os.path.realpath(p) for p in listed.stdout.splitlines()}) == 8
+
+
+@needs_posix
+@pytest.mark.parametrize("first", ["link.py", "a.py"])
+def test_a_file_reached_by_two_paths_is_reported_under_the_first(project: Project, first: str) -> None:
+    project.write("a.py", FIXABLE)
+    os.symlink("a.py", project.root / "link.py")
+    other = "a.py" if first == "link.py" else "link.py"
+    result = run_cli("check", "--no-cache", first, other, str(project.root / "a.py"))
+    assert finding_lines(result.stdout) == [f"{first}:3:9: GL002"]
+
+
+@needs_posix
+def test_a_hard_link_is_a_file_of_its_own(project: Project) -> None:
+    """Each name of a hard-linked file is checked (and fixed: the atomic write splits them)."""
+    project.write("a.py", FIXABLE)
+    os.link(project.root / "a.py", project.root / "b.py")
+    result = run_cli("check", "--no-cache", "a.py", "b.py")
+    assert finding_lines(result.stdout) == ["a.py:3:9: GL002", "b.py:3:9: GL002"]
+
+
+@needs_posix
+@pytest.mark.parametrize("how", ["linked-directory", "absolute-and-relative"])
+def test_fixing_a_file_reached_by_two_paths_fixes_it_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    root = _gl004_project(tmp_path, monkeypatch)
+    reference = tmp_path / "reference"
+    shutil.copytree(root, reference, symlinks=True)
+    monkeypatch.chdir(reference)
+    alone = run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", "telemetry")
+    monkeypatch.chdir(root)
+    args = _two_paths(root, how)
+    twice = run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", *args)
+    assert "error" not in twice.stderr, twice.stderr
+    assert (twice.code, twice.stdout) == (alone.code, alone.stdout)
+    snapshot = _snapshot(root)
+    del snapshot["link.py"]
+    assert snapshot == _snapshot(reference)
+
+
 # -- I: one failed write ---------------------------------------------------------------------
 
 
@@ -241,6 +311,70 @@ def test_project_fix_staging_failure_writes_nothing(tmp_path: Path, monkeypatch:
     assert "cannot stage the fix: No space left on device" in result.stderr
     assert _snapshot(root) == before
     assert not [p for p in root.rglob(".gradlint-*")]
+
+
+# -- compare before write: a file whose fixed bytes equal its own is not touched ----------------
+
+
+def _stamps(root: Path) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(root).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*")) if p.is_file() and ".gradlint_cache" not in p.parts}
+
+
+def _age(root: Path) -> None:
+    for path in root.rglob("*"):
+        if path.is_file():
+            os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+
+
+def test_writing_the_same_bytes_touches_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "a.py"
+    path.write_bytes(b"x = 1\r\n")
+    _age(tmp_path)
+    before = _stamps(tmp_path)
+
+    def no_temporary(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a temporary file was made for unchanged bytes")
+
+    monkeypatch.setattr(gradlint.source.tempfile, "mkstemp", no_temporary)
+    gradlint.source.write_atomically(str(path), b"x = 1\r\n")
+    assert _stamps(tmp_path) == before
+    monkeypatch.undo()
+    gradlint.source.write_atomically(str(path), b"x = 2\r\n")
+    assert path.read_bytes() == b"x = 2\r\n"
+
+
+def test_project_fix_leaves_a_file_whose_new_text_is_its_own(tmp_path: Path) -> None:
+    from gradlint.project_fixes import ProjectFixPlan, write_plan
+
+    same, changed = tmp_path / "same.py", tmp_path / "changed.py"
+    same.write_text("A = 1\n")
+    changed.write_text("B = 1\n")
+    _age(tmp_path)
+    before = _stamps(tmp_path)
+    plan = ProjectFixPlan(texts={str(same): "A = 1\n", str(changed): "B = 2\n", str(tmp_path / "new.py"): "C = 3\n"})
+    plan.created.append(str(tmp_path / "new.py"))
+    write_plan(plan)
+    after = _stamps(tmp_path)
+    assert after["same.py"] == before["same.py"]
+    assert after["changed.py"] != before["changed.py"] and changed.read_text() == "B = 2\n"
+    assert (tmp_path / "new.py").read_text() == "C = 3\n"
+    assert sorted(os.listdir(tmp_path)) == ["changed.py", "new.py", "same.py"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_second_fix_touches_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: str) -> None:
+    """After ``--fix``, a second ``--fix`` rewrites nothing: same inodes, same mtimes."""
+    root = _gl004_project(tmp_path, monkeypatch)
+    for index in range(10):
+        (root / "scripts" / f"fixable_{index}.py").write_text(FIXABLE)
+    first = run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", f"-j{jobs}", ".")
+    assert "fixed" in first.stdout and "error" not in first.stderr, first.stderr
+    _age(root)
+    before = _stamps(root)
+    second = run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", f"-j{jobs}", ".")
+    assert "error" not in second.stderr, second.stderr
+    assert _stamps(root) == before
 
 
 # -- K, L: malformed cache entries and rule snapshots -------------------------------------------

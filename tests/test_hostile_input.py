@@ -303,3 +303,36 @@ def test_code_for_a_newer_python_is_skipped_with_a_warning_not_gl000(project: Pr
     result = run_cli("check", "--no-cache", "--output-format", "concise", ".")
     assert _rows(result.stdout) == ["ok.py:3:9: GL002"]
     assert "new.py: skipped: uses syntax newer than Python" in result.stderr
+
+
+# -- A in notebooks: a cell's lines are the tokenizer's lines ---------------------------------
+
+
+def _notebook_with(project: Project, source: str) -> None:
+    import json
+
+    cell = {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": [source]}
+    data = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# notes"]}, cell],
+            "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    project.write("train.ipynb", json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+
+
+@pytest.mark.parametrize("character", SPLITLINES_ONLY)
+def test_a_line_break_character_in_a_notebook_cell_keeps_the_rows(project: Project, character: str) -> None:
+    _notebook_with(project, f"import torch\nx = 1  # a{character}b\nnorms = torch._foreach_norm(grads, 2.0)\n")
+    result = run_cli("check", "--no-cache", "--output-format", "concise", "train.ipynb")
+    assert "error" not in result.stderr, result.stderr
+    assert _rows(result.stdout) == ["train.ipynb:cell 2:3:9: GL002"]
+
+
+@pytest.mark.parametrize("character", SPLITLINES_ONLY)
+def test_fixing_a_notebook_cell_keeps_its_line_break_characters(project: Project, character: str) -> None:
+    import json
+
+    _notebook_with(project, f'import torch\ns = "a{character}b"  # c{character}d\nnorms = torch._foreach_norm(grads, 2.0)\n')
+    result = run_cli("check", "--no-cache", "--fix", "train.ipynb")
+    assert "error" not in result.stderr, result.stderr
+    assert result.code == 0, result.stdout
+    source = "".join(json.loads(project.read("train.ipynb"))["cells"][1]["source"])
+    assert source.startswith(f'import torch\ns = "a{character}b"  # c{character}d\nnorms = ')
+    assert "torch.linalg.vector_norm" in source

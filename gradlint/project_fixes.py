@@ -10,8 +10,9 @@ is written to a temporary file next to it first (a file that already holds its n
 left as it is), then the temporaries are renamed into place, constants modules first, so that
 no importer is ever renamed in before the module it imports.
 If a rename fails, the files already renamed are restored from their backups (new files are
-removed) and nothing of the plan is left behind. A kill between two renames cannot be undone
-this way; it leaves a prefix of the renames done, constants modules first.
+removed) and nothing of the plan is left behind; so too on Ctrl-C. A kill between two renames
+cannot be undone this way (that would take a journal): it leaves a prefix of the renames done,
+constants modules first, and the remaining temporary files.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from gradlint.source import (
     holds,
     new_file_mode,
     read_source_bytes,
+    refuse_read_only,
     stage,
 )
 
@@ -220,6 +222,7 @@ def write_plan(plan: ProjectFixPlan) -> None:
                 info = os.stat(target)
                 if holds(target, data, info):
                     continue  # already these bytes: not rewritten, its mtime stays
+                refuse_read_only(target, info)
                 mode = info.st_mode & 0o7777
                 backup = stage(target, read_source_bytes(target), mode)
                 try:
@@ -240,6 +243,9 @@ def write_plan(plan: ProjectFixPlan) -> None:
                 problems = _roll_back(done)
                 note = "; rolled back" if not problems else "; rollback failed: " + "; ".join(problems)
                 raise PlanWriteError(f"{display_path(target)}: cannot write: {error.strerror or error}{note}") from None
+            except BaseException:
+                _roll_back(done)  # Ctrl-C between two renames: undone too, then interrupted
+                raise
             done.append(item)
     finally:
         for _, temporary, backup in staged:

@@ -193,6 +193,19 @@ def test_fixing_a_file_reached_by_two_paths_fixes_it_once(tmp_path: Path, monkey
 
 
 def _fail_writes_of(monkeypatch: pytest.MonkeyPatch, name: str, how: str) -> None:
+    if how == "read-only":
+        (Path.cwd() / name).chmod(0o444)  # a rename would replace it anyway: refused first
+        return
+    if how == "read-only-file-system":
+        real_stage = gradlint.source.stage
+
+        def refused(target: str, data: bytes, mode: int) -> str:
+            if os.path.basename(target) == name:
+                raise OSError(30, "Read-only file system")
+            return real_stage(target, data, mode)
+
+        monkeypatch.setattr(gradlint.source, "stage", refused)
+        return
     real = gradlint.writing.write_atomically
 
     def flaky(path: str, data: bytes) -> None:
@@ -206,7 +219,7 @@ def _fail_writes_of(monkeypatch: pytest.MonkeyPatch, name: str, how: str) -> Non
     monkeypatch.setattr(gradlint.writing, "write_atomically", flaky)
 
 
-@pytest.mark.parametrize("how", ["deleted", "disk-full"])
+@pytest.mark.parametrize("how", ["deleted", "disk-full", "read-only", "read-only-file-system"])
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_failed_write_is_reported_and_the_others_are_written(
     project: Project, monkeypatch: pytest.MonkeyPatch, how: str, jobs: str
@@ -222,8 +235,12 @@ def test_failed_write_is_reported_and_the_others_are_written(
     written = [i for i in range(20) if (project.root / f"m{i:02d}.py").exists()
                and (project.root / f"m{i:02d}.py").read_text() == FIXABLE_FIXED]
     assert written == [i for i in range(20) if i != 7]
-    if how == "disk-full":
+    if how != "deleted":
         assert (project.root / "m07.py").read_text() == FIXABLE
+    if how == "read-only":
+        assert "m07.py: cannot write the fixes (read-only file)" in result.stderr
+        assert (project.root / "m07.py").stat().st_mode & 0o777 == 0o444
+    assert not list(project.root.glob(".gradlint-*"))
     # The report is still printed, and the unwritten file's findings count as remaining.
     assert finding_lines(result.stdout) == ["m07.py:3:9: GL002", "u.py:3:9: GL002"]
     assert "Found 21 errors (19 fixed, 2 remaining)." in result.stdout
@@ -293,6 +310,68 @@ def test_project_fix_rolls_back_when_a_rename_fails(
     assert gl004
 
 
+def test_project_fix_rolls_back_on_ctrl_c_between_renames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gradlint.project_fixes import ProjectFixPlan, write_plan
+
+    for name in ("a.py", "b.py", "c.py"):
+        (tmp_path / name).write_text(f"{name[0].upper()} = 1\n")
+    before = _snapshot(tmp_path)
+    plan = ProjectFixPlan(texts={str(tmp_path / n): f"{n[0].upper()} = 2\n" for n in ("a.py", "b.py", "c.py")})
+    plan.texts[str(tmp_path / "constants.py")] = "X = 1\n"
+    plan.created.append(str(tmp_path / "constants.py"))
+    plan.homes.append(str(tmp_path / "constants.py"))
+    calls: list[str] = []
+    real_replace = os.replace
+
+    def interrupted(source: str, target: str) -> None:
+        calls.append(target)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        real_replace(source, target)
+
+    monkeypatch.setattr(gradlint.project_fixes.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_plan(plan)
+    monkeypatch.undo()
+    assert _snapshot(tmp_path) == before
+    assert sorted(os.listdir(tmp_path)) == ["a.py", "b.py", "c.py"]
+
+
+_KILLED_AT_THIRD_RENAME = """
+import os, sys
+import gradlint.project_fixes
+from gradlint.cli import main
+real, calls = os.replace, []
+def replace(source, target):
+    calls.append(target)
+    if len(calls) == 3:
+        os._exit(9)
+    real(source, target)
+gradlint.project_fixes.os.replace = replace
+main(["check", "--fix", "--unsafe-fixes", "--no-cache", "-j1", "."])
+"""
+
+
+def test_a_kill_between_project_renames_leaves_what_the_readme_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README: the files renamed so far (constants module first), the others unfixed, and
+    ``.gradlint-*.tmp`` files beside them."""
+    root = _gl004_project(tmp_path, monkeypatch)
+    before = _snapshot(root)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    killed = subprocess.run([sys.executable, "-c", _KILLED_AT_THIRD_RENAME], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert killed.returncode == 9, killed.stderr
+    after = _snapshot(root)
+    leftovers = [name for name in after if os.path.basename(name).startswith(".gradlint-")]
+    after = {name: data for name, data in after.items() if name not in leftovers}
+    assert "telemetry/constants.py" in after and after["telemetry/constants.py"] != before["telemetry/constants.py"]
+    changed = sorted(name for name in before if after[name] != before[name])
+    assert len(changed) == 2  # the constants module and the first importer; the rest unfixed
+    assert leftovers
+    for name in changed:
+        compile(after[name], name, "exec")
+
+
 def test_project_fix_staging_failure_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _gl004_project(tmp_path, monkeypatch)
     before = _snapshot(root)
@@ -309,6 +388,17 @@ def test_project_fix_staging_failure_writes_nothing(tmp_path: Path, monkeypatch:
     result = run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", "-j1", ".")
     assert result.code == 2
     assert "cannot stage the fix: No space left on device" in result.stderr
+    assert _snapshot(root) == before
+    assert not [p for p in root.rglob(".gradlint-*")]
+
+
+def test_project_fix_with_a_read_only_file_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _gl004_project(tmp_path, monkeypatch)
+    (root / "telemetry" / "monitor.py").chmod(0o444)
+    before = _snapshot(root)
+    result = run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", "-j1", ".")
+    assert result.code == 2
+    assert "GL004 project fix not written: telemetry/monitor.py: cannot stage the fix: read-only file" in result.stderr
     assert _snapshot(root) == before
     assert not [p for p in root.rglob(".gradlint-*")]
 

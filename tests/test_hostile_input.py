@@ -276,10 +276,11 @@ def test_a_coding_cookie_after_a_non_utf8_byte(project: Project) -> None:
     assert _rows(result.stdout) == ["a.py:5:9: GL002"], result.stdout
 
 
-def test_invalid_utf8_in_a_comment_is_checked_and_never_rewritten(project: Project) -> None:
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["plain", "bom"])  # bom: found by the long fuzz
+def test_invalid_utf8_in_a_comment_is_checked_and_never_rewritten(project: Project, bom: bytes) -> None:
     """Python 3.11 runs a file with invalid UTF-8 inside a comment: check it; a fix would have
     to write those bytes back, so it is not fixed (with a warning)."""
-    data = b"# caf\xe9 notes\n" + FIXABLE.encode()
+    data = bom + b"# caf\xe9 notes\n" + FIXABLE.encode()
     try:
         compile(data, "a.py", "exec")
     except SyntaxError:
@@ -290,6 +291,7 @@ def test_invalid_utf8_in_a_comment_is_checked_and_never_rewritten(project: Proje
     fixing = run_cli("check", "--fix", "a.py")
     assert (project.root / "a.py").read_bytes() == data
     assert "not fixed: it has bytes that are not valid utf-8" in fixing.stderr
+    assert "GL000" not in fixing.stdout
 
 
 def test_code_for_a_newer_python_is_skipped_with_a_warning_not_gl000(project: Project) -> None:

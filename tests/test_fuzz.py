@@ -31,7 +31,7 @@ from pathlib import Path
 
 import hypothesmith
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from gradlint.config import Settings
@@ -328,6 +328,10 @@ def test_no_internal_error_and_gl000_exactly_when_compile_rejects(data: bytes) -
 
 @fuzz(80)
 @given(sources)
+# Found by the long profile: GL001 reports a root of per-tensor squared sums of any tensors,
+# and its trigger wanted `grad` or `norm` in the file.
+@example(b"import torch\ntotal = a0.pow(2).sum() + a1.pow(2).sum()\ntotal.sqrt()\n")
+@example(b"import torch\ntotal = (a * a).sum() + (b * b).sum()\nr = total ** 0.5\n")
 def test_findings_are_the_same_without_the_text_triggers(data: bytes) -> None:
     assert summary(check(data)) == summary(check(data, triggers=False))
 

@@ -142,8 +142,9 @@ class ManualNorm(Rule):
     summary = "Gradient norm computed by hand (overflow, underflow, host syncs)"
     OPTIONS = (RUNTIME_MODULE_OPTION, RUNTIME_AVAILABLE_OPTION)
     # A square (``**``, ``pow(``, ``square(``, ``x * x``) and a value that can be a gradient,
-    # a norm (``.grad``, ``norm``) somewhere in the file.
-    TRIGGER = re.compile(r"grad|norm")
+    # a norm (``.grad``, ``norm``) or a root (``sqrt``, ``pow``, ``** 0.5``, ``** (1 / p)``:
+    # a root of any tensors' squared sums is reported too) somewhere in the file.
+    TRIGGER = re.compile(r"grad|norm|sqrt|pow|\*\*[\s(+-]*(?:\d[\d_]*)?(?:\.|[eE]|\s*/)")
     _SQUARE = re.compile(r"\*\*|pow\(|square\(|\b([A-Za-z_][\w.]*(?:\(\))?)\s*\*\s*\1(?![\w.(])")
 
     @classmethod

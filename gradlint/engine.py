@@ -165,12 +165,12 @@ class Engine:
                     result.facts[rule.code] = list(rule.facts)
                     rule.facts = []
             if reports:
-                findings = self._ast_findings(text, info, reports)
+                findings = self._ast_findings(text, info, reports, screened.tree)
                 result.findings.extend(findings)
         result.findings.sort(key=lambda finding: finding.sort_key)
         return result
 
-    def _ast_findings(self, text: str, info: FileInfo, reports: list[Report]) -> list[Finding]:
+    def _ast_findings(self, text: str, info: FileInfo, reports: list[Report], tree: ast.Module) -> list[Finding]:
         placed = [item for item in self._place(reports, text) if not item.suppressed]
         index = None
         findings = []
@@ -184,7 +184,7 @@ class Engine:
 
                     try:
                         if index is None:
-                            index = CstIndex(text)
+                            index = CstIndex(text, tree)
                         edits = text_edits(text, apply_fixes(index, [report.fix]))
                     except CstFixError:
                         edits = ()
@@ -237,7 +237,7 @@ class Engine:
         lines = LineIndex(text)
         chosen = _non_overlapping(candidates, lines)
         try:
-            index = CstIndex(text)
+            index = CstIndex(text, screened.tree)
         except CstFixError as error:
             for item in chosen:
                 dropped.add(_key(item.report.code, item.report.message, item.start))

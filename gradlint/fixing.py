@@ -9,6 +9,7 @@ needs are added where isort would put them (:mod:`gradlint.fix_imports`).
 from __future__ import annotations
 
 import ast
+import bisect
 import difflib
 from collections.abc import Iterable
 
@@ -77,9 +78,15 @@ class FixError(Exception):
 
 
 class CstIndex:
-    """The libcst tree of one text and a lookup from ast nodes to the libcst node at their range."""
+    """The libcst tree of one text and a lookup from ast nodes to the libcst node at their range.
 
-    def __init__(self, text: str) -> None:
+    Positions are resolved per top-level statement, only for the statements a fix touches:
+    libcst's position pass renders what it measures, and over a whole long module it costs
+    twice the parse. Each top-level statement is measured as a module of its own and shifted
+    to its row in the file (top-level statements start at column 0, so columns carry over).
+    """
+
+    def __init__(self, text: str, tree: ast.Module | None = None) -> None:
         try:
             self.module = cst.parse_module(text)
         except (cst.ParserSyntaxError, RecursionError, MemoryError) as error:
@@ -88,13 +95,38 @@ class CstIndex:
         # libcst drops the final "\r" of a CR-only file when it renders the tree again.
         code = self.module.code
         self.lost_suffix = text[len(code):] if text.startswith(code) else ""
-        positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
-        self._by_range: dict[tuple[int, int, int, int], list[cst.CSTNode]] = {}
-        self._by_class: dict[type, list[tuple[CodeRange, cst.CSTNode]]] = {}
+        self._groups = _statement_groups(self.module, text, tree)
+        self._starts = [first for first, _, _ in self._groups]
+        self._located: dict[int, _Located] = {}
+        # The top-level statement of each node handed out by find(), for replace_nodes.
+        self.statement_of: dict[int, int] = {}
+
+    def _locate(self, group: int) -> _Located:
+        located = self._located.get(group)
+        if located is not None:
+            return located
+        first, anchor_row, body_index = self._groups[group]
+        if body_index is None:
+            root: cst.CSTNode = self.module
+            shift = 0
+            positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        else:
+            root = self.module.body[body_index]
+            alone = self.module.with_changes(body=[root], header=(), footer=())
+            positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
+            shift = anchor_row - positions[root].start.line
+        located = _Located(root, body_index)
         for node, span in positions.items():
-            key = (span.start.line, span.start.column, span.end.line, span.end.column)
-            self._by_range.setdefault(key, []).append(node)
-            self._by_class.setdefault(type(node), []).append((span, node))
+            if body_index is not None and isinstance(node, cst.Module):
+                continue  # the stand-in module itself
+            key = (span.start.line + shift, span.start.column, span.end.line + shift, span.end.column)
+            located.by_range.setdefault(key, []).append(node)
+            located.by_class.setdefault(type(node), []).append((key, node))
+        self._located[group] = located
+        return located
+
+    def _group_of(self, row: int) -> int:
+        return max(0, bisect.bisect_right(self._starts, row) - 1)
 
     def _form_feeds(self, row: int) -> int:
         line = self.lines.line(row)
@@ -112,20 +144,74 @@ class CstIndex:
             end.row,
             end.column - 1 - self._form_feeds(end.row),
         )
-        for node in self._by_range.get(key, ()):
+        located = self._locate(self._group_of(start.row))
+        found = self._match(located, key, wanted)
+        if found is None:
+            raise FixError(f"no libcst node for the {type(target).__name__} at {start.row}:{start.column}")
+        if located.body_index is not None:
+            self.statement_of[id(found)] = located.body_index
+        return found
+
+    @staticmethod
+    def _match(located: _Located, key: tuple[int, int, int, int], wanted: tuple[type, ...] | None) -> cst.CSTNode | None:
+        for node in located.by_range.get(key, ()):
             if wanted is None or isinstance(node, wanted):
                 return node
-        if wanted is not None:
-            best: tuple[tuple[int, int], cst.CSTNode] | None = None
-            for kind in wanted:
-                for span, node in self._by_class.get(kind, ()):
-                    if (span.start.line, span.start.column) <= key[:2] and (span.end.line, span.end.column) >= key[2:]:
-                        size = (span.end.line - span.start.line, span.end.column - span.start.column)
-                        if best is None or size < best[0]:
-                            best = (size, node)
-            if best is not None:
-                return best[1]
-        raise FixError(f"no libcst node for the {type(target).__name__} at {start.row}:{start.column}")
+        if wanted is None:
+            return None
+        best: tuple[tuple[int, int], cst.CSTNode] | None = None
+        for kind in wanted:
+            for span, node in located.by_class.get(kind, ()):
+                if span[:2] <= key[:2] and span[2:] >= key[2:]:
+                    size = (span[2] - span[0], span[3] - span[1])
+                    if best is None or size < best[0]:
+                        best = (size, node)
+        return None if best is None else best[1]
+
+
+class _Located:
+    """The positions of the nodes of one top-level statement (or of the whole module)."""
+
+    __slots__ = ("root", "body_index", "by_range", "by_class")
+
+    def __init__(self, root: cst.CSTNode, body_index: int | None) -> None:
+        self.root = root
+        self.body_index = body_index
+        self.by_range: dict[tuple[int, int, int, int], list[cst.CSTNode]] = {}
+        self.by_class: dict[type, list[tuple[tuple[int, int, int, int], cst.CSTNode]]] = {}
+
+
+def _first_row(statement: ast.stmt) -> int:
+    decorators = getattr(statement, "decorator_list", None)
+    return min([statement.lineno, *(d.lineno for d in decorators)]) if decorators else statement.lineno
+
+
+def _statement_groups(module: cst.Module, text: str, tree: ast.Module | None) -> list[tuple[int, int, int | None]]:
+    """Per libcst top-level statement: the first row of its ast statements (decorators
+    included), the row libcst's position of it starts at, and its index in the body.
+
+    One libcst line can hold several ast statements (``a = 1; b = 2``). If the two trees do
+    not line up, one group stands for the whole module (positions of everything).
+    """
+    whole = [(1, 1, None)]
+    if tree is None:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return whole
+    statements = tree.body
+    groups: list[tuple[int, int, int | None]] = []
+    taken = 0
+    for index, statement in enumerate(module.body):
+        count = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+        if count < 1 or taken + count > len(statements):
+            return whole
+        first = statements[taken]
+        groups.append((_first_row(first), first.lineno, index))
+        taken += count
+    if taken != len(statements) or not groups:
+        return whole
+    return groups
 
 
 class _Replacer(cst.CSTTransformer):
@@ -137,10 +223,35 @@ class _Replacer(cst.CSTTransformer):
         return self._replacements.get(id(original_node), updated_node)
 
 
-def replace_nodes(module: cst.Module, replacements: dict[int, cst.CSTNode], imports: Iterable[ImportSpec]) -> str:
-    """The module's code with nodes replaced (by ``id``) and the imports added."""
+def replace_nodes(
+    module: cst.Module,
+    replacements: dict[int, cst.CSTNode],
+    imports: Iterable[ImportSpec],
+    statements: Iterable[int] | None = None,
+) -> str:
+    """The module's code with nodes replaced (by ``id``) and the imports added.
+
+    ``statements``: the indexes of the top-level statements that hold every replaced node,
+    when known; only those are transformed (a transform renders nothing, but visits all).
+    """
     try:
-        fixed = module.visit(_Replacer(replacements)) if replacements else module
+        if not replacements:
+            fixed = module
+        elif statements is None:
+            fixed = module.visit(_Replacer(replacements))
+        else:
+            body: list[cst.CSTNode] = []
+            touched = set(statements)
+            for index, statement in enumerate(module.body):
+                if index not in touched:
+                    body.append(statement)
+                    continue
+                result = statement.visit(_Replacer(replacements))
+                if isinstance(result, cst.FlattenSentinel):
+                    body.extend(result.nodes)
+                elif not isinstance(result, cst.RemovalSentinel):
+                    body.append(result)
+            fixed = module.with_changes(body=body)
         wanted = list(dict.fromkeys(imports))
         if wanted:
             fixed = add_imports(fixed, wanted)
@@ -153,9 +264,15 @@ def apply_fixes(index: CstIndex, fixes: Iterable[Fix]) -> str:
     """The code with every fix's edits and imports applied to ``index``'s tree."""
     replacements: dict[int, cst.CSTNode] = {}
     imports: list[ImportSpec] = []
+    statements: set[int] | None = set()
     for fix in fixes:
         for edit in fix.edits:
             old = index.find(edit.target)
+            where = index.statement_of.get(id(old))
+            if where is None:
+                statements = None
+            elif statements is not None:
+                statements.add(where)
             try:
                 replacements[id(old)] = edit.build(old)
             except FixError:
@@ -163,7 +280,7 @@ def apply_fixes(index: CstIndex, fixes: Iterable[Fix]) -> str:
             except Exception as error:  # a builder that fails drops its fix, not the run
                 raise FixError(f"building the fix failed: {type(error).__name__}: {error}") from None
         imports.extend(fix.imports)
-    return replace_nodes(index.module, replacements, imports) + index.lost_suffix
+    return replace_nodes(index.module, replacements, imports, statements) + index.lost_suffix
 
 
 def text_edits(old: str, new: str) -> tuple[Edit, ...]:

@@ -185,5 +185,5 @@ class Rule:
         model = self.model
         assert model is not None, "report() called outside a file"
         if statement is None:
-            statement = model.enclosing_statement(node) if hasattr(node, "gl_statement") else model.statement
+            statement = model.enclosing_statement(node) if model.visited(node) else model.statement
         self.reports.append(Report(self.code, node, message, statement, fix))

@@ -24,14 +24,14 @@ class Binding:
     gives ``b`` the path ``(1, 0)``); ``qualified`` the imported name of an import binding.
     """
 
-    __slots__ = ("name", "kind", "node", "value", "scope", "annotation", "source", "path", "qualified", "default")
+    __slots__ = ("name", "kind", "node", "value", "scope_kind", "annotation", "source", "path", "qualified", "default")
 
     def __init__(
         self,
         name: str,
         kind: str,
         node: ast.AST,
-        scope: Scope,
+        scope_kind: str,
         *,
         value: ast.expr | None = None,
         annotation: ast.expr | None = None,
@@ -43,7 +43,9 @@ class Binding:
         self.name = name
         self.kind = kind
         self.node = node
-        self.scope = scope
+        # The kind of scope it binds in, not the Scope: a binding that pointed back at its scope
+        # would make every file's model a reference cycle, freed only by the cyclic collector.
+        self.scope_kind = scope_kind
         self.value = value
         self.annotation = annotation
         self.source = source
@@ -85,10 +87,10 @@ _MISSING: Any = object()
 class SemanticModel:
     """What a rule may ask about the file it is visiting, current at the visited node.
 
-    Positions in the tree carry two attributes the walker sets on the nodes it visits:
-    ``gl_parent`` (the parent node) and, on ``Name`` loads, ``gl_binding`` (the binding the name
-    resolved to, or ``None``). Use :meth:`parent` and :meth:`binding_of` rather than reading
-    them directly.
+    The walker records, for every node it visits, its parent (:meth:`parent`), and for every
+    ``Name`` load the binding it resolved to (:meth:`binding_of`). They live in dicts here, not
+    as attributes on the nodes: a node pointing at its parent would make each tree one big
+    reference cycle, which only the cyclic collector frees (a sixth of a cold run went there).
     """
 
     def __init__(self, tree: ast.Module, text: str, path: str = "<string>") -> None:
@@ -118,6 +120,8 @@ class SemanticModel:
         # Simple returns of local functions: function name -> returned expressions.
         self.returns: dict[ast.AST, list[ast.expr]] = {}
         self._byte_lines: list[bytes] | None = None
+        self.parents: dict[ast.AST, ast.AST | None] = {tree: None}
+        self.name_bindings: dict[ast.Name, Binding | None] = {}
 
     # -- where we are --------------------------------------------------------------------
 
@@ -142,21 +146,23 @@ class SemanticModel:
     def top_statement(self) -> ast.stmt | None:
         return self.statements[0] if self.statements else None
 
-    @staticmethod
-    def parent(node: ast.AST) -> ast.AST | None:
-        return getattr(node, "gl_parent", None)
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        return self.parents.get(node)
+
+    def visited(self, node: ast.AST) -> bool:
+        """Whether the walk has reached ``node`` (so :meth:`parent` knows it)."""
+        return node in self.parents
 
     def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
-        parent = getattr(node, "gl_parent", None)
+        parents = self.parents
+        parent = parents.get(node)
         while parent is not None:
             yield parent
-            parent = getattr(parent, "gl_parent", None)
+            parent = parents.get(parent)
 
     def enclosing_statement(self, node: ast.AST) -> ast.stmt | None:
-        """The innermost statement around ``node`` (recorded by the walk; O(1))."""
-        found = getattr(node, "gl_statement", _MISSING)
-        if found is not _MISSING:
-            return found
+        """The innermost statement around ``node``, the node excluded (a statement's own is
+        the one around it). Asked only for reported nodes: a walk up the parents."""
         for ancestor in self.ancestors(node):
             if isinstance(ancestor, ast.stmt):
                 return ancestor
@@ -204,7 +210,7 @@ class SemanticModel:
 
     def binding_of(self, name: ast.Name) -> Binding | None:
         """The binding a ``Name`` load resolved to (at the walk, or now if not yet walked)."""
-        found = getattr(name, "gl_binding", _MISSING)
+        found = self.name_bindings.get(name, _MISSING)
         if found is _MISSING:
             return self.lookup(name.id)
         return found

@@ -79,8 +79,14 @@ def recursion_headroom() -> Iterator[None]:
 
 def analyse(model: SemanticModel, table: DispatchTable) -> None:
     """Walk ``model.tree`` once, building the model and dispatching the rules' visitors."""
-    with recursion_headroom():
-        _Walk(model, table).module(model.tree)
+    walk = _Walk(model, table)
+    try:
+        with recursion_headroom():
+            walk.module(model.tree)
+    finally:
+        # Its handlers are bound methods of the walk itself: drop that cycle now, or the
+        # walk (and through the model, the whole tree) lives until the cyclic collector runs.
+        walk.special.clear()
 
 
 class _Walk:
@@ -135,13 +141,9 @@ class _Walk:
         kind = type(node)
         if kind in _SINGLETONS:
             return
-        node.gl_parent = parent  # type: ignore[attr-defined]
-        is_statement = isinstance(node, ast.stmt)
         model = self.model
-        statements = model.statements
-        # The statement around the node, for ``# noqa`` on its first line (a statement's own
-        # is the one around it, as it was before it started).
-        node.gl_statement = statements[-1] if statements else None  # type: ignore[attr-defined]
+        model.parents[node] = parent
+        is_statement = isinstance(node, ast.stmt)
         if is_statement:
             model.statements.append(node)  # type: ignore[arg-type]
         visitors = self.enter.get(kind)
@@ -195,7 +197,6 @@ class _Walk:
 
     def module(self, tree: ast.Module) -> None:
         model = self.model
-        tree.gl_parent = None  # type: ignore[attr-defined]
         for statement in _module_level(tree.body):
             if isinstance(statement, (ast.Import, ast.ImportFrom)):
                 self.bind_import(statement, model.module_scope)
@@ -222,17 +223,17 @@ class _Walk:
         target_scope = scope or self.model.scope
         if scope is None and name in target_scope.globals:
             target_scope = self.model.module_scope
-        binding = Binding(name, kind, node, target_scope, **extra)
+        binding = Binding(name, kind, node, target_scope.kind, **extra)
         target_scope.add(binding)
         return binding
 
     def arguments(self, args: ast.arguments, owner: ast.AST) -> None:
         """Defaults and annotations in the enclosing scope (before the new scope is pushed)."""
-        args.gl_parent = owner  # type: ignore[attr-defined]
+        self.model.parents[args] = owner
         self.visit_all(args.defaults, args)
         self.visit_all(args.kw_defaults, args)
         for arg in _all_args(args):
-            arg.gl_parent = args  # type: ignore[attr-defined]
+            self.model.parents[arg] = args
             if arg.annotation is not None:
                 self.visit(arg.annotation, arg)
 
@@ -306,12 +307,12 @@ class _Walk:
     def comprehension(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> None:
         generators = node.generators
         first = generators[0]
-        first.gl_parent = node  # type: ignore[attr-defined]
+        self.model.parents[first] = node
         self.visit(first.iter, first)
         self.push_scope("comprehension", node)
         try:
             for index, generator in enumerate(generators):
-                generator.gl_parent = node  # type: ignore[attr-defined]
+                self.model.parents[generator] = node
                 for visitor in self.enter.get(ast.comprehension) or ():
                     visitor(generator)
                 if index:
@@ -383,7 +384,7 @@ class _Walk:
         self.visit(node.value, node)
         target = node.target
         if isinstance(target, ast.Name):
-            target.gl_binding = self.model.lookup(target.id)  # type: ignore[attr-defined]
+            self.model.name_bindings[target] = self.model.lookup(target.id)
         self.visit(target, node)
         if isinstance(target, ast.Name):
             self.bind(target.id, "augassign", node, value=node.value)
@@ -409,7 +410,7 @@ class _Walk:
 
     def with_(self, node: ast.With | ast.AsyncWith) -> None:
         for item in node.items:
-            item.gl_parent = node  # type: ignore[attr-defined]
+            self.model.parents[item] = node
             self.visit(item.context_expr, item)
             if item.optional_vars is not None:
                 self.bind_target(item.optional_vars, "with", node, value=item.context_expr)
@@ -461,7 +462,7 @@ class _Walk:
 
     def name(self, node: ast.Name) -> None:
         if not isinstance(node.ctx, ast.Store):
-            node.gl_binding = self.model.lookup(node.id)  # type: ignore[attr-defined]
+            self.model.name_bindings[node] = self.model.lookup(node.id)
 
     def match_capture(self, node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
@@ -485,7 +486,7 @@ class _Walk:
     def try_(self, node: ast.Try) -> None:
         self.block(node.body, node, guard_rules.try_guards(node))
         for handler in node.handlers:
-            handler.gl_parent = node  # type: ignore[attr-defined]
+            self.model.parents[handler] = node
             for visitor in self.enter.get(ast.ExceptHandler) or ():
                 visitor(handler)
             if handler.type is not None:

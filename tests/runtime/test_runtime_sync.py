@@ -6,8 +6,9 @@ tensors (see conftest), and meta tensors, which have no data, so any read raises
 The documented budget:
 - device path (CUDA, any non-CPU device, torch.compile): 0 reads in total_norm,
   clip_grad_norm_pre_post, collect_async and collect_dual_async;
-- eager CPU: total_norm / collect_async read one small flag vector (1 read; on CPU a read
-  waits for no device);
+- eager CPU: total_norm reads its fast total, collect_async the per-tensor norms (1 read; on
+  CPU a read waits for no device; a total that may have over/underflowed costs total_norm a
+  second read, see test_runtime_fast_paths);
 - materialize: exactly 1 read, NaN/Inf element counts included (they are computed in
   collect_async).
 """

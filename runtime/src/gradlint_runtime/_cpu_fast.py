@@ -16,13 +16,16 @@ and small tensors of a shape of their own go through one foreach call per dtype 
 half-precision tensor's norm is rounded to its dtype there too).
 
 A fast norm can be wrong only by overflowing (inf) or by losing terms to underflow (tiny);
-those tensors are recomputed with scaling. Finding them takes one read of a small flag vector,
-which on CPU waits for no device. Everything that depends only on the tensors' shapes (row
+those tensors are recomputed with scaling. Finding them takes one read of the per-tensor norms
+(their values, checked on the host against per-tensor floors), which on CPU waits for no device;
+when only the total is wanted, the parts are combined directly and the total is the one read
+(``cpu_gated_l2_total``). Everything that depends only on the tensors' shapes (row
 plan, owner index, underflow floors) is cached per layout; the cache is safe under threads.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,7 +34,7 @@ from operator import attrgetter
 import torch
 from torch import Tensor
 
-from ._kernels import accumulation_dtype, foreach_norms, scaled_norm
+from ._kernels import INF, accumulation_dtype, foreach_norms, scaled_norm
 
 ROW = 2048
 """Row length. Measured (torch 2.13, 1 thread): worst case (identical values) 8e-7 relative,
@@ -55,6 +58,7 @@ UNDERFLOW_MARGIN = 64.0
 
 _PLAN_CACHE_SIZE = 64
 _FP16_TINY = torch.finfo(torch.float16).tiny
+_NARROW = (torch.float32, torch.float16, torch.bfloat16)
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class _Plan:
     """How to cut a list of tensors of one layout into parts, and which results to doubt."""
 
     rows: tuple[tuple[int, int, int], ...]  # (tensor index, number of rows, row length)
+    row_views: tuple[tuple[int, tuple[int, int], tuple[int, int]], ...]  # (index, size, stride) of each
     stacks: tuple[tuple[tuple[int, ...], int], ...]  # (same-shape tensors, row length)
     rest: tuple[_Rest, ...]
     exact: tuple[int, ...]  # float64 tensors: always the scaled norm (float64 rounding)
@@ -78,6 +83,10 @@ class _Plan:
     floors: Tensor  # per tensor: a norm below this may have underflowed
     ceilings: Tensor  # per tensor: float64's max (a norm above it is inf)
     zeros: Tensor  # per tensor: the (never written) base of the index_add
+    floor_values: tuple[float, ...]  # ``floors`` as floats, for the check on the host
+    total_floor: float  # sqrt(sum of floors**2): a fast total at least this big lost nothing
+    numel: int  # elements in all the tensors
+    narrow: bool  # every tensor is float32, float16 or bfloat16
 
 
 _Layout = tuple[tuple[torch.Size, ...], tuple[torch.dtype, ...], tuple[bool, ...]]
@@ -143,6 +152,7 @@ def _make_plan(tensors: Sequence[Tensor]) -> _Plan:
     n = len(tensors)
     return _Plan(
         rows=tuple(rows),
+        row_views=tuple((i, (count, row), (row, 1)) for i, count, row in rows),
         stacks=tuple(stacks),
         rest=groups,
         exact=tuple(exact),
@@ -150,6 +160,10 @@ def _make_plan(tensors: Sequence[Tensor]) -> _Plan:
         floors=torch.tensor(floors, dtype=torch.float64),
         ceilings=torch.full((n,), torch.finfo(torch.float64).max, dtype=torch.float64),
         zeros=torch.zeros(n, dtype=torch.float64),
+        floor_values=tuple(floors),
+        total_floor=math.sqrt(math.fsum(f * f for f in floors)),
+        numel=sum(t.numel() for t in tensors),
+        narrow=all(t.dtype in _NARROW for t in tensors),
     )
 
 
@@ -185,41 +199,88 @@ def _rest_tensors(tensors: Sequence[Tensor], group: _Rest) -> list[Tensor]:
     return [tensors[i].view(-1)[first:] if first else tensors[i] for i, first in zip(group.indices, group.starts)]
 
 
-def cpu_gated_l2_norms(tensors: Sequence[Tensor], foreach: bool | None, suspects: list[int] | None = None) -> Tensor:
-    """Safe per-tensor 2-norms (1-D float64) of CPU tensors, with one read of a flag vector.
-
-    ``suspects``, when given, receives the indices of the recomputed tensors (every tensor
-    with a NaN or inf is among them).
-    """
-    plan = _plan(tensors)
-    pieces: list[Tensor] = []
-    for i, rows, row in plan.rows:
-        # the first rows * row elements of a contiguous tensor as a (rows, row) view: one op,
-        # with or without a tail (the storage offset is kept)
-        block = tensors[i].as_strided((rows, row), (row, 1))
-        pieces.append(torch.linalg.vector_norm(block, 2, dim=1))
+def _parts(tensors: Sequence[Tensor], plan: _Plan, foreach: bool | None) -> Tensor | None:
+    """Every part's fast norm (rows, stacked rows, whole small tensors), in ``plan.owners``
+    order, concatenated; None when every tensor takes the exact path."""
+    vector_norm = torch.linalg.vector_norm
+    # the first rows * row elements of a contiguous tensor as a (rows, row) view: one op, with
+    # or without a tail (the storage offset is kept); a comprehension: this loop is per call
+    pieces = [vector_norm(tensors[i].as_strided(size, stride), 2, 1) for i, size, stride in plan.row_views]
     for indices, row in plan.stacks:
         block = torch.stack([tensors[i] for i in indices]).view(-1, row)  # rows of each tensor in turn
         pieces.append(torch.linalg.vector_norm(block, 2, dim=1))
     for group in plan.rest:
         pieces.append(torch.stack(foreach_norms(_rest_tensors(tensors, group), 2, None, foreach)))
-    if pieces:
-        parts = torch.cat(pieces).to(torch.float64)
-        # float64 squares of float32-range parts cannot overflow
-        norms = plan.zeros.index_add(0, plan.owners, parts * parts).sqrt_()
+    if not pieces:
+        return None
+    return torch.cat(pieces) if len(pieces) > 1 else pieces[0]
+
+
+class L2Pass:
+    """What one eager-CPU 2-norm pass learned besides the norms.
+
+    ``flagged``: the recomputed tensors (every tensor with a NaN or inf is among them).
+    ``values``: the per-tensor norms as floats when none was flagged (they are what the one
+    read returned), else None. ``numel``: the elements of all the tensors.
+    """
+
+    __slots__ = ("flagged", "numel", "values")
+
+    def __init__(self, flagged: list[int], values: list[float] | None, numel: int) -> None:
+        self.flagged = flagged
+        self.values = values
+        self.numel = numel
+
+
+def cpu_gated_l2_norms(tensors: Sequence[Tensor], foreach: bool | None, parts: Tensor | None = None) -> tuple[Tensor, L2Pass]:
+    """Safe per-tensor 2-norms (1-D float64) of CPU tensors, with one read (of the norms).
+
+    ``parts``: this layout's ``_parts``, when the caller already has them.
+    """
+    plan = _plan(tensors)
+    if parts is None:
+        parts = _parts(tensors, plan, foreach)
+    if parts is not None:
+        parts = parts.to(torch.float64)
+        # float64 squares of float32-range parts cannot overflow (the float64 copy is ours)
+        norms = plan.zeros.index_add(0, plan.owners, parts.mul_(parts)).sqrt_()
     else:
         norms = plan.zeros.clone()
     for i in plan.exact:
         norms[i] = scaled_norm(tensors[i], 2.0)
-    # suspect: below the underflow floor, inf (overflow or a real inf), or NaN (recomputed
-    # too, harmlessly: it stays NaN); one clamp instead of three comparisons
-    flags = (torch.clamp(norms, plan.floors, plan.ceilings) != norms).tolist()  # the one read (CPU only)
-    if any(flags):
-        exact = set(plan.exact)
-        for i, flagged in enumerate(flags):
-            if flagged:
-                if i not in exact:
-                    norms[i] = scaled_norm(tensors[i], 2.0)
-                if suspects is not None:
-                    suspects.append(i)
-    return norms
+    values = norms.tolist()  # the one read (CPU only: it waits for no device)
+    floors = plan.floor_values
+    # suspect: below the underflow floor, inf (overflow or a real inf), or NaN (recomputed too,
+    # harmlessly: it stays NaN). The common case in two C-level scans: a NaN or inf makes the
+    # sum NaN or inf (a finite sum too large for a float only sends us to the exact check)
+    if sum(values) < INF and not any(map(float.__gt__, floors, values)):
+        return norms, L2Pass([], values, plan.numel)
+    flagged = [i for i, (floor, value) in enumerate(zip(floors, values)) if not floor <= value < INF]
+    exact = set(plan.exact)
+    for i in flagged:
+        if i not in exact:
+            norms[i] = scaled_norm(tensors[i], 2.0)
+    return norms, L2Pass(flagged, values if not flagged else None, plan.numel)
+
+
+def cpu_gated_l2_total(tensors: Sequence[Tensor], foreach: bool | None) -> Tensor | None:
+    """The total 2-norm (0-dim float64) of float32/float16/bfloat16 CPU tensors; None for any
+    other dtype (the caller's general path).
+
+    The fast parts are combined directly and the total is the one read: when it is finite and
+    at least ``plan.total_floor``, no tensor can have overflowed, and what underflow may have
+    lost is below float32 rounding of the total (each lost square is under 2**-149, the floors
+    are 64x float32's tiny per element). Otherwise (a NaN/inf, or extreme magnitudes) the
+    per-tensor norms are formed from the same parts and the flagged tensors recomputed: a
+    second read.
+    """
+    plan = _plan(tensors)
+    if not plan.narrow:
+        return None
+    parts = _parts(tensors, plan, foreach)
+    if parts is not None and not plan.exact:
+        total = torch.linalg.vector_norm(parts, 2, dtype=torch.float64)
+        if plan.total_floor <= total.tolist() < INF:  # the one read
+            return total
+    norms, _ = cpu_gated_l2_norms(tensors, foreach, parts)
+    return torch.linalg.vector_norm(norms, 2)  # float64 holds the square of every such norm

@@ -5,8 +5,10 @@ Two strategies give the same values (to float32 rounding):
 - **CPU, eager, p = 2** (``_cpu_fast``): one fast float32 pass in short rows (torch's CPU
   norm kernel accumulates naively and loses ~1e-2 at 1e8 elements), and a scaled recompute
   of the rare tensors whose fast norm may have overflowed or underflowed. Choosing them
-  takes one read of a small flag vector; on CPU there is no device to wait for, so this
-  read costs nothing, but it is a read, and the tests count it.
+  takes one read of the per-tensor norms (``l2_total``, which needs only the total, reads
+  the fast total instead and forms per-tensor norms only when that may be off); on CPU
+  there is no device to wait for, so this read costs nothing, but it is a read, and the
+  tests count it.
 - **Any other device, under torch.compile, or another p** (``_branch_free_norms``): no read
   at all. float32/float16/bfloat16 accumulate in float64 (one fused kernel on CUDA; bounded
   chunks on CPU, where a float64 request copies), which holds ``|x|**p`` of every such value
@@ -19,12 +21,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from operator import attrgetter
 
 import torch
 from torch import Tensor
 
 from . import _compat
-from ._cpu_fast import cpu_gated_l2_norms
+from ._cpu_fast import cpu_gated_l2_norms, cpu_gated_l2_total
 from ._kernels import INF, chunked_f64_norm, foreach_norms, nonzero_counts, scaled_norm
 
 F64_SAFE_MAX_P = 6.0
@@ -41,9 +44,12 @@ def all_cpu(tensors: Sequence[Tensor]) -> bool:
 
 def uses_host_read(tensors: Sequence[Tensor], on_cpu: bool | None = None) -> bool:
     """The fast gated path runs only in eager mode on CPU tensors (``on_cpu``: already known)."""
-    if on_cpu is None:
-        on_cpu = all_cpu(tensors)
-    return CPU_HOST_READ and on_cpu and not _compat.is_compiling()
+    if not CPU_HOST_READ or _compat.is_compiling():
+        return False
+    return all(map(_is_cpu, tensors)) if on_cpu is None else on_cpu  # eager: a C-level scan
+
+
+_is_cpu = attrgetter("is_cpu")
 
 
 def _by_dtype(tensors: Sequence[Tensor]) -> dict[torch.dtype, list[int]]:
@@ -85,13 +91,17 @@ class Suspects:
 
     ``indices`` is None when the path cannot tell (the branch-free path: any tensor may);
     otherwise the indices of the tensors the CPU pass flagged (a superset of those with a
-    NaN/inf, read with the flag vector it reads anyway).
+    NaN/inf, found from the norms it reads anyway). ``values``: the per-tensor norms as
+    floats when the CPU pass read them and flagged none (else None); ``numel``: the element
+    count it knows from its cached plan (else None).
     """
 
-    __slots__ = ("indices",)
+    __slots__ = ("indices", "numel", "values")
 
     def __init__(self) -> None:
         self.indices: list[int] | None = None
+        self.values: list[float] | None = None
+        self.numel: int | None = None
 
 
 def per_tensor_norms(
@@ -107,7 +117,8 @@ def per_tensor_norms(
     Returns:
         float64 norms, one per tensor, NaN for tensors with a NaN, inf for tensors with an inf.
     """
-    if all_cpu(tensors):  # the common case, without building device objects
+    on_cpu = all_cpu(tensors) if _compat.is_compiling() else all(map(_is_cpu, tensors))  # eager: C-level
+    if on_cpu:  # the common case, without building device objects
         return _same_device_norms(tensors, p, foreach, on_cpu=True, suspects=suspects)
     device = tensors[0].device
     by_device: dict[torch.device, list[int]] = {}
@@ -135,12 +146,21 @@ def _same_device_norms(
     if math.isinf(p):
         return _extreme_norms(tensors, p, foreach)
     if p == 2.0 and uses_host_read(tensors, on_cpu):  # torch's other-p CPU kernels lose ~1e-5 in float32
-        flagged: list[int] = []
-        norms = cpu_gated_l2_norms(tensors, foreach, flagged)
+        norms, found = cpu_gated_l2_norms(tensors, foreach)
         if suspects is not None:
-            suspects.indices = flagged
+            suspects.indices, suspects.values, suspects.numel = found.flagged, found.values, found.numel
         return norms
     return _branch_free_norms(tensors, p, foreach)
+
+
+def l2_total(tensors: Sequence[Tensor], foreach: bool | None) -> Tensor | None:
+    """The total 2-norm (0-dim float64) of plain float32/float16/bfloat16 tensors in eager mode
+    on CPU, without per-tensor norms (``cpu_gated_l2_total``: one read of the total, a second
+    only when it may have over- or underflowed); None anywhere else (the caller's general path).
+    """
+    if not uses_host_read(tensors):
+        return None
+    return cpu_gated_l2_total(tensors, foreach)
 
 
 def combine(norms: Tensor, p: float, narrow_inputs: bool = False) -> Tensor:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
+from operator import attrgetter, is_not
 
 import torch
 from torch import Tensor
+
+from . import _compat
 
 TensorsOrParameters = Tensor | torch.nn.Module | Iterable[Tensor | None]
 
@@ -37,6 +41,10 @@ def gradients(source: TensorsOrParameters) -> list[Tensor]:
         items = (source,)
     else:
         items = source
+    if type(items) is list and not _compat.is_compiling():
+        plain = _plain_gradients(items)
+        if plain is not None:
+            return plain
     grads: list[Tensor] = []
     for item in items:
         if item is None:
@@ -51,6 +59,29 @@ def gradients(source: TensorsOrParameters) -> list[Tensor]:
         if grad is not None and grad.numel() > 0:
             grads.append(grad)
     return grads
+
+
+def _plain_gradients(items: list[Tensor | None]) -> list[Tensor] | None:
+    """The common lists in C-level scans: all parameters, or all plain tensors that require no
+    grad (gradients); None for anything else (``gradients``' loop decides item by item)."""
+    kinds = set(map(type, items))
+    if kinds == _PARAMETERS:
+        grads = [p.grad for p in items]  # type: ignore[union-attr]
+        if not all(map(_is_not_none, grads)):
+            grads = [g for g in grads if g is not None]
+    elif kinds == _TENSORS and not any(map(_requires_grad, items)):
+        grads = list(items)  # type: ignore[arg-type]
+    else:
+        return None
+    if not all(map(Tensor.numel, grads)):  # type: ignore[arg-type]
+        grads = [g for g in grads if g.numel() > 0]  # type: ignore[union-attr]
+    return grads  # type: ignore[return-value]
+
+
+_PARAMETERS = {torch.nn.Parameter}
+_TENSORS = {Tensor}
+_requires_grad = attrgetter("requires_grad")
+_is_not_none = partial(is_not, None)
 
 
 def local_tensor(t: Tensor) -> Tensor:

@@ -67,7 +67,7 @@ def _clip(
     p = check_order(norm_type)
     grads = gradients(parameters)
     dtype = result_dtype(grads)
-    _, total = total_norm_f64(grads, p, foreach, process_group, dtype=dtype)
+    _, total = total_norm_f64(grads, p, foreach, process_group, dtype=dtype, want_norms=False)
     if error_if_nonfinite:
         raise_if_nonfinite(total, norm_type)
     coef = clip_coefficient(total, float(max_norm))

@@ -12,8 +12,10 @@ other devices for every tensor (one extra pass; ``count_nonfinite=False`` skips 
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from typing import overload
 
 import torch
 from torch import Tensor
@@ -48,49 +50,84 @@ _PACKED = (
 _SCALARS = len(_PACKED)
 
 
-@dataclass(frozen=True, slots=True)
+_INDEX = {name: k for k, name in enumerate(_PACKED)}
+
+
+class _Statistic:
+    """A 0-dim view of ``packed`` at this statistic's place, made on access."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.index = _INDEX[name]
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> _Statistic: ...
+    @overload
+    def __get__(self, obj: GradientStats, owner: type | None = None) -> Tensor: ...
+    def __get__(self, obj: GradientStats | None, owner: type | None = None) -> Tensor | _Statistic:
+        return self if obj is None else obj.packed[self.index]
+
+
+class _OptionalStatistic(_Statistic):
+    """A statistic that may not have been computed: None then."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        super().__set_name__(owner, name)
+        self.name = name
+
+    def __get__(self, obj: GradientStats | None, owner: type | None = None) -> Tensor | None | _Statistic:  # type: ignore[override]
+        if obj is None:
+            return self
+        return None if self.name in obj.absent else obj.packed[self.index]
+
+
+@dataclass(frozen=True)
 class GradientStats:
     """Device tensors from ``collect_async``; nothing in here has been read to the host, and
     nothing refers to the gradients (they may be freed or changed right after collecting).
 
     Every statistic lives in one float64 vector (``packed``: the scalars in ``_PACKED``
     order, then the per-tensor norms), so that ``materialize`` reads it with one
-    ``tolist()``; the named fields (``total_norm``, ``norms``, ``health``, ...) are 0-dim
-    (``norms``: 1-D) views of it. ``nan_count`` / ``inf_count`` are None when counting
-    is off, ``zero_count`` unless ``count_zeros``; ``post_clip_norm`` / ``clip_coefficient``
-    unless the stats come from ``collect_and_clip_async``.
+    ``tolist()``; the named statistics (``total_norm``, ``norms``, ``health``, ...) are 0-dim
+    (``norms``: 1-D) views of it, made when read. ``nan_count`` / ``inf_count`` are None when
+    counting is off, ``zero_count`` unless ``count_zeros``; ``post_clip_norm`` /
+    ``clip_coefficient`` unless the stats come from ``collect_and_clip_async`` (``absent``
+    names the statistics that were not computed).
     """
 
+    # slots by hand: ``slots=True`` rebuilds the class, and the rebuilt class's frozen
+    # ``__setattr__`` then fails with a TypeError on names that are not fields (Python 3.11)
+    __slots__ = ("absent", "num_elements", "num_tensors", "packed")
+
     packed: Tensor
-    total_norm: Tensor
-    norms: Tensor
-    min_norm: Tensor
-    max_norm: Tensor
-    vanishing_count: Tensor
-    exploding_count: Tensor
-    nan_tensor_count: Tensor
-    inf_tensor_count: Tensor
-    nan_count: Tensor | None
-    inf_count: Tensor | None
-    zero_count: Tensor | None
-    health: Tensor
     num_tensors: int
     num_elements: int
-    post_clip_norm: Tensor | None = None
-    clip_coefficient: Tensor | None = None
+    absent: frozenset[str]
+
+    total_norm = _Statistic()
+    min_norm = _Statistic()
+    max_norm = _Statistic()
+    vanishing_count = _Statistic()
+    exploding_count = _Statistic()
+    nan_tensor_count = _Statistic()
+    inf_tensor_count = _Statistic()
+    nan_count = _OptionalStatistic()
+    inf_count = _OptionalStatistic()
+    zero_count = _OptionalStatistic()
+    health = _Statistic()
+    post_clip_norm = _OptionalStatistic()
+    clip_coefficient = _OptionalStatistic()
+
+    @property
+    def norms(self) -> Tensor:
+        """The per-tensor norms (1-D view)."""
+        return self.packed[_SCALARS:]
 
 
 def _stats(packed: Tensor, num_tensors: int, num_elements: int, absent: frozenset[str]) -> GradientStats:
-    """``GradientStats`` whose fields are views of ``packed`` (one ``unbind``)."""
-    views = dict(zip(_PACKED, packed[:_SCALARS].unbind()))
-    for name in absent:
-        views[name] = None  # type: ignore[assignment]
-    return GradientStats(
-        packed=packed, norms=packed[_SCALARS:], num_tensors=num_tensors, num_elements=num_elements, **views
-    )
+    """``GradientStats`` over ``packed`` (its statistics are views made when read)."""
+    return GradientStats(packed, num_tensors, num_elements, absent)
 
 
-_INDEX = {name: k for k, name in enumerate(_PACKED)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,12 +251,15 @@ class GradientCollector:
             packed = stats.packed.clone()
             packed[_INDEX["post_clip_norm"]] = stats.total_norm * coef
             packed[_INDEX["clip_coefficient"]] = coef
-            absent = frozenset(name for name in ("nan_count", "inf_count", "zero_count") if getattr(stats, name) is None)
+            absent = stats.absent - {"post_clip_norm", "clip_coefficient"}
             return _stats(packed, stats.num_tensors, stats.num_elements, absent)
 
     def _collect(self, grads: list[Tensor]) -> tuple[GradientStats, list[Tensor]]:
         suspects = Suspects()
         norms, total = total_norm_f64(grads, self.norm_type, dtype=result_dtype(grads), suspects=suspects)
+        if suspects.values is not None:
+            return self._host_stats(suspects.values, suspects.numel or 0, grads), grads
+        assert norms is not None
         n = len(grads)
         zero = torch.zeros((), dtype=torch.float64, device=total.device)
         # every count from the per-tensor norms, in one reduction:
@@ -263,8 +303,31 @@ class GradientCollector:
                 norms,
             ]
         )
-        stats = _stats(scalars, n, sum(g.numel() for g in grads), frozenset(absent))
+        numel = suspects.numel if suspects.numel is not None else sum(g.numel() for g in grads)
+        stats = _stats(scalars, n, numel, frozenset(absent))
         return stats, grads
+
+    def _host_stats(self, values: list[float], numel: int, grads: list[Tensor]) -> GradientStats:
+        """The statistics from per-tensor norms the eager CPU pass has read anyway and found all
+        in range (so none is NaN/inf): the formulas of ``_collect`` on floats, packed with one
+        tensor construction instead of a dozen small tensor ops."""
+        n = len(values)
+        share = 1.0 / n
+        vanishing = sum(map(self.vanishing_threshold.__gt__, values))
+        exploding = sum(map(self.exploding_threshold.__lt__, values))
+        penalty = vanishing * (-VANISHING_HEALTH_PENALTY * share) + exploding * (-EXPLODING_HEALTH_PENALTY * share)
+        health = min(max(1.0 + penalty, 0.0), 1.0)
+        # _PACKED order; the NaN/inf tensor and element counts are 0, the clip fields unset
+        scalars = [math.hypot(*values), min(values), max(values), vanishing, exploding, 0, 0, 0, 0, 0, health, 0, 0]
+        packed = torch.frombuffer(array("d", scalars + values), dtype=torch.float64)  # owns the array
+        absent = {"post_clip_norm", "clip_coefficient"}
+        if not self.count_nonfinite:
+            absent |= {"nan_count", "inf_count"}
+        if self.count_zeros:
+            packed[_INDEX["zero_count"]] = _zero_count(grads, torch.zeros((), dtype=torch.float64))
+        else:
+            absent.add("zero_count")
+        return _stats(packed, n, numel, frozenset(absent))
 
     def materialize(self, stats: GradientStats) -> GradientHealthMetrics:
         """Read the statistics to the host with exactly one read (one ``tolist()``)."""
@@ -284,8 +347,10 @@ class GradientCollector:
         """Build the metrics from the values read by ``materialize`` (internal; shared with ``dual``)."""
         named = dict(zip(_PACKED, values))
 
+        absent = stats.absent
+
         def optional(name: str, kind: type) -> float | int | None:
-            return None if getattr(stats, name) is None else kind(named[name])
+            return None if name in absent else kind(named[name])
 
         return GradientHealthMetrics(
             total_norm=named["total_norm"],

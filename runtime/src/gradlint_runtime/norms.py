@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from operator import attrgetter
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from . import _distributed, _engine
+from . import _compat, _distributed, _engine
 from ._inputs import TensorsOrParameters, gradients
 from ._kernels import foreach_norms, real_view
 
@@ -46,6 +47,7 @@ def check_order(norm_type: float) -> float:
 
 
 _WIDE = (torch.float64, torch.complex128)
+_dtype_of = attrgetter("dtype")
 
 
 class ResultDtype:
@@ -54,7 +56,8 @@ class ResultDtype:
     __slots__ = ("dtype", "complex")
 
     def __init__(self, grads: list[Tensor]) -> None:
-        dtypes = {g.dtype for g in grads}
+        # a C-level scan in eager mode (this runs on every call); torch.compile traces the set
+        dtypes = {g.dtype for g in grads} if _compat.is_compiling() else set(map(_dtype_of, grads))
         self.dtype = torch.float64 if not dtypes.isdisjoint(_WIDE) else torch.float32
         self.complex = not dtypes.isdisjoint(_COMPLEX)
 
@@ -83,12 +86,19 @@ def total_norm_f64(
     process_group: Any = None,
     dtype: ResultDtype | None = None,
     suspects: _engine.Suspects | None = None,
-) -> tuple[Tensor, Tensor]:
+    want_norms: bool = True,
+) -> tuple[Tensor | None, Tensor]:
     """(per-tensor norms, total norm), both float64, the total reduced over ``process_group``.
 
     ``dtype`` is ``result_dtype(grads)`` when the caller already has it. ``suspects``
-    learns which tensors may hold a NaN/inf (see ``_engine.Suspects``).
+    learns which tensors may hold a NaN/inf (see ``_engine.Suspects``). ``want_norms=False``:
+    the caller needs only the total, and the per-tensor norms may come back as None (the
+    2-norm of plain local tensors skips forming them; see ``_engine.l2_total``).
     """
+    if not want_norms and p == 2.0 and process_group is None and grads and not _has_dtensor(grads):
+        total = _engine.l2_total(grads, foreach)
+        if total is not None:
+            return None, total
     dtype = dtype or ResultDtype(grads)
     grads = prepare(grads, p, dtype)
     if process_group is not None:
@@ -98,6 +108,11 @@ def total_norm_f64(
     norms = _per_tensor(grads, p, foreach, None, suspects)
     narrow = dtype.dtype == torch.float32
     return norms, _engine.combine(norms, p, narrow_inputs=narrow)
+
+
+def _has_dtensor(grads: list[Tensor]) -> bool:
+    dtensor = _distributed.dtensor_class()
+    return dtensor is not None and any(isinstance(g, dtensor) for g in grads)
 
 
 def _per_tensor(
@@ -163,8 +178,10 @@ def total_norm(
     default. Runs under ``torch.no_grad()`` (the result has no ``grad_fn``).
 
     Sync behaviour: on CUDA/other devices and under ``torch.compile`` no host read happens.
-    On CPU tensors in eager mode one small flag vector is read to pick the rare tensors that
-    need the scaled recompute; a CPU read waits for no device, so it is not a sync.
+    On CPU tensors in eager mode (p = 2) the fast total is read once; only when it may have
+    over- or underflowed (a NaN/inf gradient, extreme magnitudes) are the per-tensor norms
+    read too, to pick the tensors that need the scaled recompute. A CPU read waits for no
+    device, so it is not a sync.
 
     Args:
         tensors: a module, a tensor, or an iterable of parameters (read through ``.grad``;
@@ -188,6 +205,12 @@ def total_norm(
     """
     p = check_order(norm_type)
     grads = gradients(tensors)
+    if p == 2.0 and process_group is None and grads and not _has_dtensor(grads):
+        fast = _engine.l2_total(grads, foreach)  # eager CPU, 16/32-bit floats: a float32 result
+        if fast is not None:
+            if error_if_nonfinite:
+                raise_if_nonfinite(fast, norm_type)
+            return fast.to(torch.float32)
     dtype = ResultDtype(grads)
     _, total = total_norm_f64(grads, p, foreach, process_group, dtype)
     if error_if_nonfinite:

@@ -32,10 +32,29 @@ def relative_to_root(path: str, root: str) -> str:
     return relative.replace(os.sep, "/")
 
 
+def _below(path: str, base: str) -> str | None:
+    """``path`` relative to ``base`` in POSIX form, ``None`` when it is not below it.
+
+    Both are absolute and normalized (discovery builds them so): a prefix test, where
+    ``os.path.relpath`` would split both paths on every call (once per file and pattern set).
+    """
+    if path == base:
+        return "."
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    if not path.startswith(prefix):
+        relative = os.path.relpath(path, base)
+        return None if relative.startswith("..") else relative.replace(os.sep, "/")
+    relative = path[len(prefix):]
+    return relative if os.sep == "/" else relative.replace(os.sep, "/")
+
+
 def display_path(path: str) -> str:
     """How a path is shown: relative to the working directory when under it."""
     absolute = os.path.abspath(path)
-    relative = os.path.relpath(absolute)
+    cwd = os.getcwd()
+    if absolute.startswith(cwd + os.sep) and not cwd.endswith(os.sep):
+        return absolute[len(cwd) + 1 :]  # what relpath gives, without splitting both paths
+    relative = os.path.relpath(absolute, cwd)
     return absolute if relative.startswith("..") else relative
 
 
@@ -58,8 +77,8 @@ class _Ignores:
     def ignored(self, path: str, is_dir: bool) -> bool:
         verdict = False
         for base, spec in self.specs:
-            relative = os.path.relpath(path, base).replace(os.sep, "/")
-            if relative.startswith(".."):
+            relative = _below(path, base)
+            if relative is None:
                 continue
             result = spec.check_file(relative + "/" if is_dir else relative)
             if result.include is not None:
@@ -244,7 +263,9 @@ def _walk(
                 continue
             if not is_dir and not entry.name.endswith(PYTHON_SUFFIXES):
                 continue  # not ours to check: no need to match it against any pattern
-            relative = os.path.relpath(entry.path, base).replace(os.sep, "/")
+            relative = _below(entry.path, base)
+            if relative is None:  # not below the base: what relpath gave before
+                relative = os.path.relpath(entry.path, base).replace(os.sep, "/")
             # Unanchored patterns match at any depth; ``/x`` only at the base.
             if exclude.match_file(relative + "/" if is_dir else relative):
                 continue

@@ -18,7 +18,7 @@ from gradlint.cache import clear as clear_cache
 from gradlint.config import (
     ConfigError,
     Settings,
-    find_config_from,
+    config_in,
     load_settings,
     parse_override,
     registry_snapshots_enabled,
@@ -79,6 +79,7 @@ class SettingsResolver:
         self.selection = {"select": select, "extend_select": extend_select, "ignore": ignore}
         self._by_config: dict[Path | None, Settings] = {}
         self._by_directory: dict[str, Settings] = {}
+        self._configs: dict[Path, Path | None] = {}
 
     def _load(self, config_file: Path | None, start: Path) -> Settings:
         key = config_file.resolve() if config_file is not None else None
@@ -100,8 +101,26 @@ class SettingsResolver:
                 start = Path(directory)
                 while not start.exists() and start.parent != start:
                     start = start.parent
-                found = self._load(find_config_from(start.resolve()), Path.cwd())
+                found = self._load(self._config_for(start.resolve()), Path.cwd())
             self._by_directory[directory] = found
+        return found
+
+    def _config_for(self, directory: Path) -> Path | None:
+        """``find_config_from``, remembering every directory on the way up: sibling
+        directories share their parents' answer (a tree's walk asked each ancestor again)."""
+        passed: list[Path] = []
+        current = directory
+        while True:
+            if current in self._configs:
+                found = self._configs[current]
+                break
+            passed.append(current)
+            found = config_in(current)
+            if found is not None or current.parent == current:
+                break
+            current = current.parent
+        for seen in passed:
+            self._configs[seen] = found
         return found
 
     def for_file(self, path: str) -> Settings:

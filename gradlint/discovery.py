@@ -32,10 +32,29 @@ def relative_to_root(path: str, root: str) -> str:
     return relative.replace(os.sep, "/")
 
 
+def _below(path: str, base: str) -> str | None:
+    """``path`` relative to ``base`` in POSIX form, ``None`` when it is not below it.
+
+    Both are absolute and normalized (discovery builds them so): a prefix test, where
+    ``os.path.relpath`` would split both paths on every call (once per file and pattern set).
+    """
+    if path == base:
+        return "."
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    if not path.startswith(prefix):
+        relative = os.path.relpath(path, base)
+        return None if relative.startswith("..") else relative.replace(os.sep, "/")
+    relative = path[len(prefix):]
+    return relative if os.sep == "/" else relative.replace(os.sep, "/")
+
+
 def display_path(path: str) -> str:
     """How a path is shown: relative to the working directory when under it."""
     absolute = os.path.abspath(path)
-    relative = os.path.relpath(absolute)
+    cwd = os.getcwd()
+    if absolute.startswith(cwd + os.sep) and not cwd.endswith(os.sep):
+        return absolute[len(cwd) + 1 :]  # what relpath gives, without splitting both paths
+    relative = os.path.relpath(absolute, cwd)
     return absolute if relative.startswith("..") else relative
 
 
@@ -58,8 +77,8 @@ class _Ignores:
     def ignored(self, path: str, is_dir: bool) -> bool:
         verdict = False
         for base, spec in self.specs:
-            relative = os.path.relpath(path, base).replace(os.sep, "/")
-            if relative.startswith(".."):
+            relative = _below(path, base)
+            if relative is None:
                 continue
             result = spec.check_file(relative + "/" if is_dir else relative)
             if result.include is not None:
@@ -121,8 +140,11 @@ def discover(
     every staged file by name). ``settings_for(directory)`` gives the settings that govern
     a directory (its nearest config), so excludes are the ones of each file's own config.
     A directory named explicitly that yields no file adds a note to ``warnings``.
+    A file reached by two paths (named twice, through a symlink, or under two overlapping
+    paths) is listed once, under the first path it was reached by.
     """
     found: dict[str, None] = {}
+    same = _SameFiles()
     for given in paths:
         if not os.path.lexists(given):
             raise DiscoveryError(f"path does not exist: {given}")
@@ -130,7 +152,9 @@ def discover(
         if not os.path.isdir(given):
             if force_exclude and is_excluded(given, governing):
                 continue
-            found[os.path.normpath(given)] = None
+            path = os.path.normpath(given)
+            if same.first_time(path):
+                found[path] = None
             continue
         directory = os.path.abspath(given)
         if force_exclude and is_excluded(directory, governing, is_dir=True):
@@ -143,14 +167,36 @@ def discover(
                 own = settings_for(os.path.dirname(path))
                 if own is not governing and own.root != governing.root and is_excluded(path, own, below=own.root):
                     continue
-            found[display_path(path)] = None
             count += 1
+            if same.first_time(path):
+                found[display_path(path)] = None
         if count == 0 and warnings is not None:
             warnings.append(
                 f"no Python files found under `{given}` (excluded, gitignored, or none there; "
                 "see `gradlint check --show-files`)"
             )
     return sorted(found)
+
+
+class _SameFiles:
+    """Which real files have been listed: a stat per file, a realpath only when two share an
+    inode (a hard link is a file of its own: each name is checked and fixed)."""
+
+    def __init__(self) -> None:
+        self._by_inode: dict[tuple[int, int], list[str]] = {}
+
+    def first_time(self, path: str) -> bool:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return True  # unreadable: listed, and reported when it is read
+        paths = self._by_inode.setdefault((info.st_dev, info.st_ino), [])
+        if paths:
+            real = os.path.realpath(path)
+            if any(os.path.realpath(other) == real for other in paths):
+                return False
+        paths.append(path)
+        return True
 
 
 def is_excluded(path: str, settings: Settings, *, is_dir: bool = False, below: str | None = None) -> bool:
@@ -217,7 +263,9 @@ def _walk(
                 continue
             if not is_dir and not entry.name.endswith(PYTHON_SUFFIXES):
                 continue  # not ours to check: no need to match it against any pattern
-            relative = os.path.relpath(entry.path, base).replace(os.sep, "/")
+            relative = _below(entry.path, base)
+            if relative is None:  # not below the base: what relpath gave before
+                relative = os.path.relpath(entry.path, base).replace(os.sep, "/")
             # Unanchored patterns match at any depth; ``/x`` only at the base.
             if exclude.match_file(relative + "/" if is_dir else relative):
                 continue

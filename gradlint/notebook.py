@@ -5,7 +5,8 @@ notebook's own JSON formatting.
 Each code cell is preceded by a marker comment line in the module text, so a fixed text can be
 split back into cells whatever lines the fixes added or removed. IPython magics (``%time``,
 ``!pip``, ``x?``) become a ``pass`` placeholder that is restored on write-back; a cell magic
-(``%%bash``) makes its whole cell opaque (not checked, never rewritten).
+(``%%bash``) makes its whole cell opaque (not checked, never rewritten). A cell's lines are
+the tokenizer's (``positions.split_lines``): a form feed or U+2028 in a cell is not a line break.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gradlint.findings import Edit, Finding, Location
+from gradlint.positions import split_lines
 
 SUFFIX = ".ipynb"
 _MARKER = "# gradlint: cell {number}"
@@ -45,7 +47,7 @@ class Notebook:
 def _source_lines(cell: dict[str, Any]) -> list[str]:
     source = cell.get("source", "")
     text = "".join(source) if isinstance(source, list) else str(source)
-    return text.splitlines()
+    return split_lines(text)
 
 
 def load(raw: str) -> Notebook:
@@ -112,7 +114,7 @@ def map_finding(finding: Finding, notebook: Notebook) -> Finding:
 
 def _indent_of(raw: str) -> int | str | None:
     """The indentation the notebook's JSON was written with (Jupyter: 1 space)."""
-    lines = raw.splitlines()
+    lines = split_lines(raw)
     if len(lines) < 2:
         return None
     second = lines[1]
@@ -139,7 +141,7 @@ def write_back(notebook: Notebook, fixed: str, raw: str) -> str:
     parts: dict[int, list[str]] = {}
     current: int | None = None
     preamble: list[str] = []
-    for line in fixed.splitlines():
+    for line in split_lines(fixed):
         marker = _MARKER_LINE.match(line)
         if marker:
             current = int(marker.group(1))
@@ -153,7 +155,7 @@ def write_back(notebook: Notebook, fixed: str, raw: str) -> str:
         else:
             parts[current].append(line)
     expected = sorted({cell for cell, _ in notebook.rows.values()} | {
-        int(m.group(1)) for m in map(_MARKER_LINE.match, notebook.text.splitlines()) if m
+        int(m.group(1)) for m in map(_MARKER_LINE.match, split_lines(notebook.text)) if m
     })
     if sorted(parts) != expected:
         raise NotebookError("a fix moved code across cells; fix not written")
@@ -173,7 +175,7 @@ def write_back(notebook: Notebook, fixed: str, raw: str) -> str:
         # Keep whether the cell's source ended with a newline (Jupyter writes none).
         text = "\n".join(lines) + ("\n" if old_text.endswith("\n") and lines else "")
         if isinstance(source, list):
-            cell["source"] = text.splitlines(keepends=True)
+            cell["source"] = split_lines(text, keepends=True)
         else:
             cell["source"] = text
     return _dump(data, raw)

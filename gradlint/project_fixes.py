@@ -6,11 +6,13 @@ import. It is all-or-nothing: every new text must parse with libcst and compile,
 nothing is written.
 
 Writing is staged as a whole: every new or changed file (and a backup of every changed one)
-is written to a temporary file next to it first, then the temporaries are renamed into place,
-constants modules first, so that no importer is ever renamed in before the module it imports.
+is written to a temporary file next to it first (a file that already holds its new bytes is
+left as it is), then the temporaries are renamed into place, constants modules first, so that
+no importer is ever renamed in before the module it imports.
 If a rename fails, the files already renamed are restored from their backups (new files are
-removed) and nothing of the plan is left behind. A kill between two renames cannot be undone
-this way; it leaves a prefix of the renames done, constants modules first.
+removed) and nothing of the plan is left behind; so too on Ctrl-C. A kill between two renames
+cannot be undone this way (that would take a journal): it leaves a prefix of the renames done,
+constants modules first, and the remaining temporary files.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ from gradlint.source import (
     UnreadableSource,
     decode,
     discard,
+    holds,
     new_file_mode,
     read_source_bytes,
+    refuse_read_only,
     stage,
 )
 
@@ -215,7 +219,11 @@ def write_plan(plan: ProjectFixPlan) -> None:
                         raise PlanWriteError(f"{path}: appeared while fixing; not overwritten")
                     staged.append((target, stage(target, data, new_file_mode()), None))
                     continue
-                mode = os.stat(target).st_mode & 0o7777
+                info = os.stat(target)
+                if holds(target, data, info):
+                    continue  # already these bytes: not rewritten, its mtime stays
+                refuse_read_only(target, info)
+                mode = info.st_mode & 0o7777
                 backup = stage(target, read_source_bytes(target), mode)
                 try:
                     temporary = stage(target, data, mode)
@@ -235,6 +243,9 @@ def write_plan(plan: ProjectFixPlan) -> None:
                 problems = _roll_back(done)
                 note = "; rolled back" if not problems else "; rollback failed: " + "; ".join(problems)
                 raise PlanWriteError(f"{display_path(target)}: cannot write: {error.strerror or error}{note}") from None
+            except BaseException:
+                _roll_back(done)  # Ctrl-C between two renames: undone too, then interrupted
+                raise
             done.append(item)
     finally:
         for _, temporary, backup in staged:

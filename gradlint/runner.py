@@ -7,10 +7,8 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gradlint.cache import Cache
 from gradlint.config import Settings
@@ -322,9 +320,7 @@ def _run_in_pool(
     lost: list[str] = []
     for _attempt in range(2):
         lost = []
-        with ProcessPoolExecutor(
-            max_workers=jobs, initializer=_init_worker, initargs=(settings, options)
-        ) as pool:
+        with _process_pool(jobs, settings, options) as pool:
             futures = [pool.submit(_process_in_worker, chunk) for chunk in pending]
             for chunk, future in zip(pending, futures):
                 try:
@@ -338,14 +334,22 @@ def _run_in_pool(
     return results
 
 
+def _process_pool(jobs: int, settings: Settings, options: RunOptions) -> Any:
+    """Worker processes that each build their engine once. Imported here: multiprocessing
+    costs a single-process run (``-j1``, one file from an editor) about 15 ms."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(settings, options))
+
+
 def _one_at_a_time(paths: list[str], settings: Settings, options: RunOptions) -> list[FileResult]:
     """Each file alone in a worker process; a fresh worker after one dies."""
+    from concurrent.futures.process import BrokenProcessPool
+
     results: list[FileResult] = []
     queue = list(paths)
     while queue:
-        with ProcessPoolExecutor(
-            max_workers=1, initializer=_init_worker, initargs=(settings, options)
-        ) as pool:
+        with _process_pool(1, settings, options) as pool:
             while queue:
                 path = queue.pop(0)
                 try:

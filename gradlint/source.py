@@ -186,15 +186,38 @@ def write_atomically(path: str, data: bytes) -> None:
     """Replace ``path`` with ``data`` via a temporary file and rename, keeping its mode.
 
     A symlink is written through: its target gets the new bytes and the link stays a link.
+    A file that already holds ``data`` is not touched (its mtime stays); a read-only file is
+    refused (``PermissionError``), as a plain write would be, though a rename could replace it.
     """
     target = os.path.realpath(path)
-    mode = os.stat(target).st_mode & 0o7777
+    info = os.stat(target)
+    if holds(target, data, info):
+        return
+    refuse_read_only(target, info)
+    mode = info.st_mode & 0o7777
     temporary = stage(target, data, mode)
     try:
         os.replace(temporary, target)
     except BaseException:
         discard(temporary)
         raise
+
+
+def holds(target: str, data: bytes, info: os.stat_result) -> bool:
+    """Whether the regular file ``target`` (``info`` its stat) already holds exactly ``data``."""
+    if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
+        return False
+    try:
+        with open(target, "rb") as stream:
+            return stream.read(len(data) + 1) == data
+    except OSError:
+        return False
+
+
+def refuse_read_only(target: str, info: os.stat_result) -> None:
+    """Raise ``PermissionError`` for a file nobody may write (mode) or this process may not."""
+    if not info.st_mode & 0o222 or not os.access(target, os.W_OK):
+        raise PermissionError(errno.EACCES, "read-only file", target)
 
 
 def stage(target: str, data: bytes, mode: int) -> str:

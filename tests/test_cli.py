@@ -209,13 +209,13 @@ def test_output_is_identical_with_one_and_two_jobs(project: Project, monkeypatch
     for index in range(40):
         project.write(f"pkg{index % 3}/mod_{index:02d}.py", sources[index % len(sources)])
     pools: list[int] = []
-    real_pool = gradlint.runner.ProcessPoolExecutor
+    real_pool = gradlint.runner._process_pool
 
-    def counting_pool(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
-        pools.append(kwargs.get("max_workers"))  # type: ignore[arg-type]
-        return real_pool(*args, **kwargs)  # type: ignore[arg-type]
+    def counting_pool(jobs: int, *args: object):  # type: ignore[no-untyped-def]
+        pools.append(jobs)
+        return real_pool(jobs, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(gradlint.runner, "ProcessPoolExecutor", counting_pool)
+    monkeypatch.setattr(gradlint.runner, "_process_pool", counting_pool)
     outputs = {}
     for jobs in ("1", "2"):
         for output_format in ("text", "json"):

@@ -119,10 +119,93 @@ def test_fix_through_a_symlink_writes_the_target_and_keeps_the_link(project: Pro
     assert sorted(os.listdir(target.parent)) == ["train.py"]
 
 
+# -- one file reached by two paths ------------------------------------------------------------
+
+_TWO_PATHS = {
+    "listed-twice": ["telemetry", "telemetry"],
+    "absolute-and-relative": ["telemetry", "{root}/telemetry/collectors.py"],
+    "file-then-its-directory": ["telemetry/collectors.py", "telemetry"],
+    "linked-directory": ["telemetry", "view"],
+    "linked-file": ["telemetry", "link.py"],
+}
+
+
+def _two_paths(root: Path, how: str) -> list[str]:
+    os.symlink("telemetry", root / "view")
+    os.symlink("telemetry/collectors.py", root / "link.py")
+    return [arg.format(root=root) for arg in _TWO_PATHS[how]]
+
+
+@needs_posix
+@pytest.mark.parametrize("how", sorted(_TWO_PATHS))
+def test_a_file_reached_by_two_paths_is_checked_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """Reported once, under the first path given; GL004 counts its places once."""
+    root = _gl004_project(tmp_path, monkeypatch)
+    alone = run_cli("check", "--no-cache", "telemetry")
+    args = _two_paths(root, how)
+    twice = run_cli("check", "--no-cache", *args)
+    assert twice.code == alone.code == 1
+    if how == "absolute-and-relative":
+        assert str(root) not in twice.stdout  # the walk of `telemetry` came first
+    assert twice.stdout == alone.stdout
+    listed = run_cli("check", "--show-files", *args)
+    assert len(listed.stdout.splitlines()) == len({os.path.realpath(p) for p in listed.stdout.splitlines()}) == 8
+
+
+@needs_posix
+@pytest.mark.parametrize("first", ["link.py", "a.py"])
+def test_a_file_reached_by_two_paths_is_reported_under_the_first(project: Project, first: str) -> None:
+    project.write("a.py", FIXABLE)
+    os.symlink("a.py", project.root / "link.py")
+    other = "a.py" if first == "link.py" else "link.py"
+    result = run_cli("check", "--no-cache", first, other, str(project.root / "a.py"))
+    assert finding_lines(result.stdout) == [f"{first}:3:9: GL002"]
+
+
+@needs_posix
+def test_a_hard_link_is_a_file_of_its_own(project: Project) -> None:
+    """Each name of a hard-linked file is checked (and fixed: the atomic write splits them)."""
+    project.write("a.py", FIXABLE)
+    os.link(project.root / "a.py", project.root / "b.py")
+    result = run_cli("check", "--no-cache", "a.py", "b.py")
+    assert finding_lines(result.stdout) == ["a.py:3:9: GL002", "b.py:3:9: GL002"]
+
+
+@needs_posix
+@pytest.mark.parametrize("how", ["linked-directory", "absolute-and-relative"])
+def test_fixing_a_file_reached_by_two_paths_fixes_it_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    root = _gl004_project(tmp_path, monkeypatch)
+    reference = tmp_path / "reference"
+    shutil.copytree(root, reference, symlinks=True)
+    monkeypatch.chdir(reference)
+    alone = run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", "telemetry")
+    monkeypatch.chdir(root)
+    args = _two_paths(root, how)
+    twice = run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", *args)
+    assert "error" not in twice.stderr, twice.stderr
+    assert (twice.code, twice.stdout) == (alone.code, alone.stdout)
+    snapshot = _snapshot(root)
+    del snapshot["link.py"]
+    assert snapshot == _snapshot(reference)
+
+
 # -- I: one failed write ---------------------------------------------------------------------
 
 
 def _fail_writes_of(monkeypatch: pytest.MonkeyPatch, name: str, how: str) -> None:
+    if how == "read-only":
+        (Path.cwd() / name).chmod(0o444)  # a rename would replace it anyway: refused first
+        return
+    if how == "read-only-file-system":
+        real_stage = gradlint.source.stage
+
+        def refused(target: str, data: bytes, mode: int) -> str:
+            if os.path.basename(target) == name:
+                raise OSError(30, "Read-only file system")
+            return real_stage(target, data, mode)
+
+        monkeypatch.setattr(gradlint.source, "stage", refused)
+        return
     real = gradlint.writing.write_atomically
 
     def flaky(path: str, data: bytes) -> None:
@@ -136,7 +219,7 @@ def _fail_writes_of(monkeypatch: pytest.MonkeyPatch, name: str, how: str) -> Non
     monkeypatch.setattr(gradlint.writing, "write_atomically", flaky)
 
 
-@pytest.mark.parametrize("how", ["deleted", "disk-full"])
+@pytest.mark.parametrize("how", ["deleted", "disk-full", "read-only", "read-only-file-system"])
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_failed_write_is_reported_and_the_others_are_written(
     project: Project, monkeypatch: pytest.MonkeyPatch, how: str, jobs: str
@@ -152,8 +235,12 @@ def test_failed_write_is_reported_and_the_others_are_written(
     written = [i for i in range(20) if (project.root / f"m{i:02d}.py").exists()
                and (project.root / f"m{i:02d}.py").read_text() == FIXABLE_FIXED]
     assert written == [i for i in range(20) if i != 7]
-    if how == "disk-full":
+    if how != "deleted":
         assert (project.root / "m07.py").read_text() == FIXABLE
+    if how == "read-only":
+        assert "m07.py: cannot write the fixes (read-only file)" in result.stderr
+        assert (project.root / "m07.py").stat().st_mode & 0o777 == 0o444
+    assert not list(project.root.glob(".gradlint-*"))
     # The report is still printed, and the unwritten file's findings count as remaining.
     assert finding_lines(result.stdout) == ["m07.py:3:9: GL002", "u.py:3:9: GL002"]
     assert "Found 21 errors (19 fixed, 2 remaining)." in result.stdout
@@ -223,6 +310,68 @@ def test_project_fix_rolls_back_when_a_rename_fails(
     assert gl004
 
 
+def test_project_fix_rolls_back_on_ctrl_c_between_renames(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gradlint.project_fixes import ProjectFixPlan, write_plan
+
+    for name in ("a.py", "b.py", "c.py"):
+        (tmp_path / name).write_text(f"{name[0].upper()} = 1\n")
+    before = _snapshot(tmp_path)
+    plan = ProjectFixPlan(texts={str(tmp_path / n): f"{n[0].upper()} = 2\n" for n in ("a.py", "b.py", "c.py")})
+    plan.texts[str(tmp_path / "constants.py")] = "X = 1\n"
+    plan.created.append(str(tmp_path / "constants.py"))
+    plan.homes.append(str(tmp_path / "constants.py"))
+    calls: list[str] = []
+    real_replace = os.replace
+
+    def interrupted(source: str, target: str) -> None:
+        calls.append(target)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        real_replace(source, target)
+
+    monkeypatch.setattr(gradlint.project_fixes.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_plan(plan)
+    monkeypatch.undo()
+    assert _snapshot(tmp_path) == before
+    assert sorted(os.listdir(tmp_path)) == ["a.py", "b.py", "c.py"]
+
+
+_KILLED_AT_THIRD_RENAME = """
+import os, sys
+import gradlint.project_fixes
+from gradlint.cli import main
+real, calls = os.replace, []
+def replace(source, target):
+    calls.append(target)
+    if len(calls) == 3:
+        os._exit(9)
+    real(source, target)
+gradlint.project_fixes.os.replace = replace
+main(["check", "--fix", "--unsafe-fixes", "--no-cache", "-j1", "."])
+"""
+
+
+def test_a_kill_between_project_renames_leaves_what_the_readme_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """README: the files renamed so far (constants module first), the others unfixed, and
+    ``.gradlint-*.tmp`` files beside them."""
+    root = _gl004_project(tmp_path, monkeypatch)
+    before = _snapshot(root)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    killed = subprocess.run([sys.executable, "-c", _KILLED_AT_THIRD_RENAME], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert killed.returncode == 9, killed.stderr
+    after = _snapshot(root)
+    leftovers = [name for name in after if os.path.basename(name).startswith(".gradlint-")]
+    after = {name: data for name, data in after.items() if name not in leftovers}
+    assert "telemetry/constants.py" in after and after["telemetry/constants.py"] != before["telemetry/constants.py"]
+    changed = sorted(name for name in before if after[name] != before[name])
+    assert len(changed) == 2  # the constants module and the first importer; the rest unfixed
+    assert leftovers
+    for name in changed:
+        compile(after[name], name, "exec")
+
+
 def test_project_fix_staging_failure_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _gl004_project(tmp_path, monkeypatch)
     before = _snapshot(root)
@@ -241,6 +390,81 @@ def test_project_fix_staging_failure_writes_nothing(tmp_path: Path, monkeypatch:
     assert "cannot stage the fix: No space left on device" in result.stderr
     assert _snapshot(root) == before
     assert not [p for p in root.rglob(".gradlint-*")]
+
+
+def test_project_fix_with_a_read_only_file_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _gl004_project(tmp_path, monkeypatch)
+    (root / "telemetry" / "monitor.py").chmod(0o444)
+    before = _snapshot(root)
+    result = run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", "-j1", ".")
+    assert result.code == 2
+    assert "GL004 project fix not written: telemetry/monitor.py: cannot stage the fix: read-only file" in result.stderr
+    assert _snapshot(root) == before
+    assert not [p for p in root.rglob(".gradlint-*")]
+
+
+# -- compare before write: a file whose fixed bytes equal its own is not touched ----------------
+
+
+def _stamps(root: Path) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(root).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*")) if p.is_file() and ".gradlint_cache" not in p.parts}
+
+
+def _age(root: Path) -> None:
+    for path in root.rglob("*"):
+        if path.is_file():
+            os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+
+
+def test_writing_the_same_bytes_touches_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "a.py"
+    path.write_bytes(b"x = 1\r\n")
+    _age(tmp_path)
+    before = _stamps(tmp_path)
+
+    def no_temporary(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a temporary file was made for unchanged bytes")
+
+    monkeypatch.setattr(gradlint.source.tempfile, "mkstemp", no_temporary)
+    gradlint.source.write_atomically(str(path), b"x = 1\r\n")
+    assert _stamps(tmp_path) == before
+    monkeypatch.undo()
+    gradlint.source.write_atomically(str(path), b"x = 2\r\n")
+    assert path.read_bytes() == b"x = 2\r\n"
+
+
+def test_project_fix_leaves_a_file_whose_new_text_is_its_own(tmp_path: Path) -> None:
+    from gradlint.project_fixes import ProjectFixPlan, write_plan
+
+    same, changed = tmp_path / "same.py", tmp_path / "changed.py"
+    same.write_text("A = 1\n")
+    changed.write_text("B = 1\n")
+    _age(tmp_path)
+    before = _stamps(tmp_path)
+    plan = ProjectFixPlan(texts={str(same): "A = 1\n", str(changed): "B = 2\n", str(tmp_path / "new.py"): "C = 3\n"})
+    plan.created.append(str(tmp_path / "new.py"))
+    write_plan(plan)
+    after = _stamps(tmp_path)
+    assert after["same.py"] == before["same.py"]
+    assert after["changed.py"] != before["changed.py"] and changed.read_text() == "B = 2\n"
+    assert (tmp_path / "new.py").read_text() == "C = 3\n"
+    assert sorted(os.listdir(tmp_path)) == ["changed.py", "new.py", "same.py"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_second_fix_touches_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: str) -> None:
+    """After ``--fix``, a second ``--fix`` rewrites nothing: same inodes, same mtimes."""
+    root = _gl004_project(tmp_path, monkeypatch)
+    for index in range(10):
+        (root / "scripts" / f"fixable_{index}.py").write_text(FIXABLE)
+    first = run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", f"-j{jobs}", ".")
+    assert "fixed" in first.stdout and "error" not in first.stderr, first.stderr
+    _age(root)
+    before = _stamps(root)
+    second = run_cli("check", "--fix", "--unsafe-fixes", "--no-cache", f"-j{jobs}", ".")
+    assert "error" not in second.stderr, second.stderr
+    assert _stamps(root) == before
 
 
 # -- K, L: malformed cache entries and rule snapshots -------------------------------------------

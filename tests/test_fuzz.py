@@ -10,7 +10,11 @@ finding; ``--fix`` output compiles, keeps encoding, BOM and line endings, and is
 Seeded and bounded for CI (``derandomize``: the same examples every run, about a minute in
 all). ``GRADLINT_FUZZ_PROFILE=long`` runs fresh random examples, ``GRADLINT_FUZZ_SCALE`` times
 as many (default 100): ``GRADLINT_FUZZ_PROFILE=long python -m pytest tests/test_fuzz.py
---hypothesis-show-statistics``.
+--hypothesis-show-statistics``. With ``GRADLINT_FUZZ_MINUTES=30`` as well, the long profile runs
+for that long instead, the time shared equally between the properties: each one runs rounds of
+fresh random examples (its CI count each) until its share is used, keeps going after a failure,
+and fails at the end with every failure it found. Each property prints a ``fuzz:`` line with
+its rounds, passing and failing examples and seconds (``pytest -s`` shows them).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import codecs
 import os
 import re
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
@@ -26,7 +31,7 @@ from pathlib import Path
 
 import hypothesmith
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from gradlint.config import Settings
@@ -35,12 +40,15 @@ from gradlint.runner import RunOptions, _Worker, run_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 LONG = os.environ.get("GRADLINT_FUZZ_PROFILE", "ci") == "long"
-SCALE = int(os.environ.get("GRADLINT_FUZZ_SCALE", "100")) if LONG else 1
+MINUTES = float(os.environ.get("GRADLINT_FUZZ_MINUTES", "0") or 0) if LONG else 0.0
+SCALE = int(os.environ.get("GRADLINT_FUZZ_SCALE", "100")) if LONG and not MINUTES else 1
+_PROPERTIES: list[str] = []  # the @fuzz tests: each gets an equal share of MINUTES
 
 
 def fuzz(examples: int) -> Callable:  # type: ignore[type-arg]
-    """Hypothesis settings for one property: ``examples`` in CI, SCALE times that when long."""
-    return settings(
+    """Hypothesis settings for one property: ``examples`` in CI, SCALE times that when long;
+    with MINUTES, rounds of ``examples`` until the property's share of the time is used."""
+    configure = settings(
         max_examples=examples * SCALE,
         derandomize=not LONG,
         database=None,
@@ -48,6 +56,51 @@ def fuzz(examples: int) -> Callable:  # type: ignore[type-arg]
         suppress_health_check=list(HealthCheck),
         print_blob=True,
     )
+
+    def decorate(test: Callable) -> Callable:  # type: ignore[type-arg]
+        test = configure(test)
+        _PROPERTIES.append(test.__name__)
+        counts = {"passing": 0, "failing": 0}
+        inner = test.hypothesis.inner_test  # type: ignore[attr-defined]
+
+        def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+            try:
+                inner(*args, **kwargs)
+            except BaseException as error:
+                # Hypothesis's own control flow (an assume(), a draw past the data's end) is
+                # no failure.
+                if not type(error).__module__.startswith("hypothesis"):
+                    counts["failing"] += 1
+                raise
+            counts["passing"] += 1
+
+        test.hypothesis.inner_test = counted  # type: ignore[attr-defined]
+        if not MINUTES:
+            return test
+
+        def timed() -> None:
+            start = time.monotonic()
+            budget = MINUTES * 60 / len(_PROPERTIES)
+            rounds, failures = 0, []
+            while time.monotonic() - start < budget:
+                rounds += 1
+                try:
+                    test()
+                except Exception as error:  # noqa: BLE001 - keep fuzzing; all are reported below
+                    notes = "\n".join(getattr(error, "__notes__", []))
+                    failures.append(f"{type(error).__name__}: {error}\n{notes}")
+            print(
+                f"\nfuzz: {test.__name__}: {rounds} rounds, {counts['passing']} passing and "
+                f"{counts['failing']} failing examples, {len(failures)} failed rounds, "
+                f"{time.monotonic() - start:.0f} s"
+            )
+            assert not failures, "\n\n".join(failures)
+
+        timed.__name__ = test.__name__
+        timed.__doc__ = test.__doc__
+        return timed
+
+    return decorate
 
 
 # -- the material --------------------------------------------------------------------------
@@ -278,6 +331,10 @@ def test_no_internal_error_and_gl000_exactly_when_compile_rejects(data: bytes) -
 
 @fuzz(80)
 @given(sources)
+# Found by the long profile: GL001 reports a root of per-tensor squared sums of any tensors,
+# and its trigger wanted `grad` or `norm` in the file.
+@example(b"import torch\ntotal = a0.pow(2).sum() + a1.pow(2).sum()\ntotal.sqrt()\n")
+@example(b"import torch\ntotal = (a * a).sum() + (b * b).sum()\nr = total ** 0.5\n")
 def test_findings_are_the_same_without_the_text_triggers(data: bytes) -> None:
     assert summary(check(data)) == summary(check(data, triggers=False))
 
@@ -372,6 +429,44 @@ def test_one_and_two_jobs_agree(files: list[bytes]) -> None:
             )
         assert runs[1] == runs[2]
         assert runs[1][1] == []
+
+
+def _tree(directory: str) -> dict[str, bytes]:
+    tree = {}
+    for folder, _, names in os.walk(directory):
+        for name in names:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as stream:
+                tree[os.path.relpath(path, directory)] = stream.read()
+    return tree
+
+
+@fuzz(3)
+@given(st.lists(sources, min_size=18, max_size=24))
+def test_one_and_two_jobs_fix_the_same_files_the_same_way(files: list[bytes]) -> None:
+    """``--fix --unsafe-fixes`` (the GL004 project fix too) with -j1 and -j2 on two copies."""
+    from click.testing import CliRunner
+
+    from gradlint.cli import main
+
+    outcomes = {}
+    with tempfile.TemporaryDirectory() as directory:
+        before = os.getcwd()
+        for jobs in (1, 2):
+            copy = os.path.join(directory, f"j{jobs}")
+            os.mkdir(copy)
+            for index, data in enumerate(files):
+                with open(os.path.join(copy, f"m{index:02d}.py"), "wb") as stream:
+                    stream.write(data)
+            os.chdir(copy)
+            try:
+                args = ["check", "--fix", "--unsafe-fixes", "--no-cache", "--output-format", "concise", f"-j{jobs}", "."]
+                result = CliRunner().invoke(main, args, catch_exceptions=False)
+            finally:
+                os.chdir(before)
+            outcomes[jobs] = (result.exit_code, result.stdout, result.stderr, _tree(copy))
+    assert outcomes[1] == outcomes[2]
+    assert outcomes[1][0] in (0, 1), outcomes[1][2]
 
 
 @pytest.mark.parametrize("character", SPLITLINES_ONLY)

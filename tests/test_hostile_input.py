@@ -276,10 +276,11 @@ def test_a_coding_cookie_after_a_non_utf8_byte(project: Project) -> None:
     assert _rows(result.stdout) == ["a.py:5:9: GL002"], result.stdout
 
 
-def test_invalid_utf8_in_a_comment_is_checked_and_never_rewritten(project: Project) -> None:
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["plain", "bom"])  # bom: found by the long fuzz
+def test_invalid_utf8_in_a_comment_is_checked_and_never_rewritten(project: Project, bom: bytes) -> None:
     """Python 3.11 runs a file with invalid UTF-8 inside a comment: check it; a fix would have
     to write those bytes back, so it is not fixed (with a warning)."""
-    data = b"# caf\xe9 notes\n" + FIXABLE.encode()
+    data = bom + b"# caf\xe9 notes\n" + FIXABLE.encode()
     try:
         compile(data, "a.py", "exec")
     except SyntaxError:
@@ -290,6 +291,7 @@ def test_invalid_utf8_in_a_comment_is_checked_and_never_rewritten(project: Proje
     fixing = run_cli("check", "--fix", "a.py")
     assert (project.root / "a.py").read_bytes() == data
     assert "not fixed: it has bytes that are not valid utf-8" in fixing.stderr
+    assert "GL000" not in fixing.stdout
 
 
 def test_code_for_a_newer_python_is_skipped_with_a_warning_not_gl000(project: Project) -> None:
@@ -303,3 +305,36 @@ def test_code_for_a_newer_python_is_skipped_with_a_warning_not_gl000(project: Pr
     result = run_cli("check", "--no-cache", "--output-format", "concise", ".")
     assert _rows(result.stdout) == ["ok.py:3:9: GL002"]
     assert "new.py: skipped: uses syntax newer than Python" in result.stderr
+
+
+# -- A in notebooks: a cell's lines are the tokenizer's lines ---------------------------------
+
+
+def _notebook_with(project: Project, source: str) -> None:
+    import json
+
+    cell = {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": [source]}
+    data = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# notes"]}, cell],
+            "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    project.write("train.ipynb", json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+
+
+@pytest.mark.parametrize("character", SPLITLINES_ONLY)
+def test_a_line_break_character_in_a_notebook_cell_keeps_the_rows(project: Project, character: str) -> None:
+    _notebook_with(project, f"import torch\nx = 1  # a{character}b\nnorms = torch._foreach_norm(grads, 2.0)\n")
+    result = run_cli("check", "--no-cache", "--output-format", "concise", "train.ipynb")
+    assert "error" not in result.stderr, result.stderr
+    assert _rows(result.stdout) == ["train.ipynb:cell 2:3:9: GL002"]
+
+
+@pytest.mark.parametrize("character", SPLITLINES_ONLY)
+def test_fixing_a_notebook_cell_keeps_its_line_break_characters(project: Project, character: str) -> None:
+    import json
+
+    _notebook_with(project, f'import torch\ns = "a{character}b"  # c{character}d\nnorms = torch._foreach_norm(grads, 2.0)\n')
+    result = run_cli("check", "--no-cache", "--fix", "train.ipynb")
+    assert "error" not in result.stderr, result.stderr
+    assert result.code == 0, result.stdout
+    source = "".join(json.loads(project.read("train.ipynb"))["cells"][1]["source"])
+    assert source.startswith(f'import torch\ns = "a{character}b"  # c{character}d\nnorms = ')
+    assert "torch.linalg.vector_norm" in source

@@ -110,7 +110,7 @@ _COPIED = re.compile(r"#\s*copied from", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=8)
-def _lower_case(pattern: str) -> re.Pattern[str]:
+def lower_case_trigger(pattern: str) -> re.Pattern[str]:
     """The trigger without IGNORECASE, for lower-cased text (much faster to scan)."""
     return re.compile(pattern.lower())
 
@@ -247,7 +247,7 @@ class _Collector:
         self.hot: list[int] = []
         lower = source.lower()
         line, position, line_end = 1, 0, -1
-        for match in _lower_case(trigger.pattern).finditer(lower):
+        for match in lower_case_trigger(trigger.pattern).finditer(lower):
             start = match.start()
             if start < line_end:
                 continue  # this line is already hot

@@ -25,6 +25,7 @@ from gradlint.rules._norm_shapes import (
     method_name,
     number,
 )
+from gradlint.rules._triggers import has_self_product
 from gradlint.semantic import Kind
 from gradlint.semantic.syntax import dotted_name as _dotted
 
@@ -142,13 +143,15 @@ class ManualNorm(Rule):
     summary = "Gradient norm computed by hand (overflow, underflow, host syncs)"
     OPTIONS = (RUNTIME_MODULE_OPTION, RUNTIME_AVAILABLE_OPTION)
     # A square (``**``, ``pow(``, ``square(``, ``x * x``) and a value that can be a gradient,
-    # a norm (``.grad``, ``norm``) somewhere in the file.
-    TRIGGER = re.compile(r"grad|norm")
-    _SQUARE = re.compile(r"\*\*|pow\(|square\(|\b([A-Za-z_][\w.]*(?:\(\))?)\s*\*\s*\1(?![\w.(])")
+    # a norm (``.grad``, ``norm``) or a root (``sqrt``, ``pow``, ``** 0.5``, ``** (1 / p)``:
+    # a root of any tensors' squared sums is reported too) somewhere in the file.
+    TRIGGER = re.compile(r"grad|norm|sqrt|pow|\*\*[\s(+-]*(?:\d[\d_]*)?(?:\.|[eE]|\s*/)")
 
     @classmethod
     def may_match(cls, text: str) -> bool:
-        return cls.TRIGGER.search(text) is not None and cls._SQUARE.search(text) is not None
+        if cls.TRIGGER.search(text) is None:
+            return False
+        return "**" in text or "pow(" in text or "square(" in text or has_self_product(text)
 
     VALID = (
         Valid("import torch\nstd = ((x - x.mean()) ** 2).mean().sqrt()\n"),

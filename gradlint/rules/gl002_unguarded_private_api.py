@@ -10,6 +10,7 @@ from gradlint.fileinfo import FileInfo
 from gradlint.options import RUNTIME_AVAILABLE_OPTION, RUNTIME_MODULE_OPTION
 from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, NodeEdit, Option, Rule, Valid
 from gradlint.rules._private_api_table import DOCUMENTED, RUNTIME, public_equivalent
+from gradlint.rules._triggers import dotted_chain_before, literal_first
 
 # Calls whose first argument is only probed for an attribute: that owner is part of the guard.
 _PROBES = frozenset({"hasattr", "getattr", "dir"})
@@ -110,36 +111,39 @@ class UnguardedPrivateApi(Rule):
         RUNTIME_AVAILABLE_OPTION,
     )
     # Text a finding needs: ``torch...._x``, an import of a private name from torch, a
-    # getattr of a private name, or ``alias._x`` for a name imported from torch.
-    _DIRECT = re.compile(
-        r"\btorch(?:\.\w+)*\._[A-Za-z0-9]"
-        r"|\bfrom\s+torch[\w.]*\s+import\s*\(?[^)\n]*(?:\n[^)]*)?\b_[A-Za-z0-9]"
-        r"|\bgetattr\(\s*[\w.]+\s*,\s*['\"]_[A-Za-z0-9]"
+    # getattr of a private name, or ``alias._x`` for a name imported from torch. Each pattern
+    # starts with its literal (see ``_triggers``).
+    _DIRECT = (
+        literal_first("torch", r"(?:\.\w+)*\._[A-Za-z0-9]"),
+        literal_first("from", r"\s+torch[\w.]*\s+import\s*\(?[^)\n]*(?:\n[^)]*)?\b_[A-Za-z0-9]"),
+        literal_first("getattr", r"\(\s*[\w.]+\s*,\s*['\"]_[A-Za-z0-9]"),
     )
-    _ALIAS = re.compile(
-        r"\bimport\s+torch[\w.]*\s+as\s+(\w+)"
-        r"|\bfrom\s+torch[\w.]*\s+import\s+([\w\s,()]+)"
-    )
+    _ALIAS_AS = literal_first("import", r"\s+torch[\w.]*\s+as\s+(\w+)")
+    _ALIAS_FROM = literal_first("from", r"\s+torch[\w.]*\s+import\s+([\w\s,()]+)")
+    _WORDS = re.compile(r"\w+")
 
     @classmethod
     def may_match(cls, text: str) -> bool:
         if "torch" not in text:
             return False
-        if cls._DIRECT.search(text):
+        if any(pattern.search(text) for pattern in cls._DIRECT):
             return True
-        names: set[str] = set()
-        for match in cls._ALIAS.finditer(text):
-            if match.group(1):
-                names.add(match.group(1))
-            else:
-                names.update(re.findall(r"\w+", match.group(2)))
+        names = {match.group(1) for match in cls._ALIAS_AS.finditer(text)}
+        for match in cls._ALIAS_FROM.finditer(text):
+            names.update(cls._WORDS.findall(match.group(1)))
         names -= {"import", "as"}
         if not names:
             return False
-        alias_use = re.compile(
-            r"\b(?:%s)(?:\.\w+)*\._[A-Za-z0-9]" % "|".join(map(re.escape, sorted(names)))
-        )
-        return alias_use.search(text) is not None
+        # ``alias._x`` or ``alias.sub._x``: the name is one part of the chain before ``._``.
+        find = text.find
+        index = find("._")
+        while index >= 0:
+            following = text[index + 2 : index + 3]
+            if following and (following.isalnum() and following.isascii()):
+                if any(part in names for part in dotted_chain_before(text, index).split(".")):
+                    return True
+            index = find("._", index + 1)
+        return False
 
     VALID = (
         Valid("import torch\nnorms = torch.linalg.vector_norm(x)\n"),

@@ -18,7 +18,7 @@ from gradlint.cache import clear as clear_cache
 from gradlint.config import (
     ConfigError,
     Settings,
-    config_in,
+    find_config_from,
     load_settings,
     parse_override,
     registry_snapshots_enabled,
@@ -101,26 +101,8 @@ class SettingsResolver:
                 start = Path(directory)
                 while not start.exists() and start.parent != start:
                     start = start.parent
-                found = self._load(self._config_for(start.resolve()), Path.cwd())
+                found = self._load(find_config_from(start.resolve(), self._configs), Path.cwd())
             self._by_directory[directory] = found
-        return found
-
-    def _config_for(self, directory: Path) -> Path | None:
-        """``find_config_from``, remembering every directory on the way up: sibling
-        directories share their parents' answer (a tree's walk asked each ancestor again)."""
-        passed: list[Path] = []
-        current = directory
-        while True:
-            if current in self._configs:
-                found = self._configs[current]
-                break
-            passed.append(current)
-            found = config_in(current)
-            if found is not None or current.parent == current:
-                break
-            current = current.parent
-        for seen in passed:
-            self._configs[seen] = found
         return found
 
     def for_file(self, path: str) -> Settings:

@@ -153,12 +153,26 @@ def find_config(paths: Sequence[str]) -> Path | None:
     return find_config_from(start)
 
 
-def find_config_from(directory: Path) -> Path | None:
-    """The config file that governs files in ``directory``: its own, else its parent's."""
-    found = config_in(directory)
-    if found is not None or directory.parent == directory:
-        return found
-    return find_config_from(directory.parent)
+def find_config_from(directory: Path, known: dict[Path, Path | None] | None = None) -> Path | None:
+    """The config file that governs files in ``directory``: its own, else its parent's.
+
+    ``known`` remembers the answer for every directory on the way up, for callers that ask
+    about many directories of one tree (siblings share their parents' answer).
+    """
+    passed: list[Path] = []
+    current = directory
+    while True:
+        if known is not None and current in known:
+            found = known[current]
+            break
+        passed.append(current)
+        found = config_in(current)
+        if found is not None or current.parent == current:
+            break
+        current = current.parent
+    if known is not None:
+        known.update(dict.fromkeys(passed, found))
+    return found
 
 
 def _tool_table(data: Mapping[str, Any], config_file: Path) -> Mapping[str, Any]:

@@ -32,29 +32,27 @@ def relative_to_root(path: str, root: str) -> str:
     return relative.replace(os.sep, "/")
 
 
-def _below(path: str, base: str) -> str | None:
-    """``path`` relative to ``base`` in POSIX form, ``None`` when it is not below it.
-
-    Both are absolute and normalized (discovery builds them so): a prefix test, where
-    ``os.path.relpath`` would split both paths on every call (once per file and pattern set).
-    """
+def _relpath(path: str, base: str) -> str:
+    """``os.path.relpath(path, base)`` for absolute, normalized paths (discovery builds them
+    so), by a prefix test where ``path`` is below ``base``: relpath splits both paths on every
+    call (once per file and pattern set)."""
     if path == base:
         return "."
     prefix = base if base.endswith(os.sep) else base + os.sep
-    if not path.startswith(prefix):
-        relative = os.path.relpath(path, base)
-        return None if relative.startswith("..") else relative.replace(os.sep, "/")
-    relative = path[len(prefix):]
+    if path.startswith(prefix):
+        return path[len(prefix):]
+    return os.path.relpath(path, base)
+
+
+def _posix_relpath(path: str, base: str) -> str:
+    relative = _relpath(path, base)
     return relative if os.sep == "/" else relative.replace(os.sep, "/")
 
 
 def display_path(path: str) -> str:
     """How a path is shown: relative to the working directory when under it."""
     absolute = os.path.abspath(path)
-    cwd = os.getcwd()
-    if absolute.startswith(cwd + os.sep) and not cwd.endswith(os.sep):
-        return absolute[len(cwd) + 1 :]  # what relpath gives, without splitting both paths
-    relative = os.path.relpath(absolute, cwd)
+    relative = _relpath(absolute, os.getcwd())
     return absolute if relative.startswith("..") else relative
 
 
@@ -77,8 +75,8 @@ class _Ignores:
     def ignored(self, path: str, is_dir: bool) -> bool:
         verdict = False
         for base, spec in self.specs:
-            relative = _below(path, base)
-            if relative is None:
+            relative = _posix_relpath(path, base)
+            if relative.startswith(".."):
                 continue
             result = spec.check_file(relative + "/" if is_dir else relative)
             if result.include is not None:
@@ -263,9 +261,7 @@ def _walk(
                 continue
             if not is_dir and not entry.name.endswith(PYTHON_SUFFIXES):
                 continue  # not ours to check: no need to match it against any pattern
-            relative = _below(entry.path, base)
-            if relative is None:  # not below the base: what relpath gave before
-                relative = os.path.relpath(entry.path, base).replace(os.sep, "/")
+            relative = _posix_relpath(entry.path, base)
             # Unanchored patterns match at any depth; ``/x`` only at the base.
             if exclude.match_file(relative + "/" if is_dir else relative):
                 continue

@@ -40,7 +40,6 @@ def cst_dotted_name(node: cst.BaseExpression | None) -> str:
     return ""
 
 
-
 def _section(module: str, relative: bool) -> int:
     if relative:
         return _LOCAL

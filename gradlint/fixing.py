@@ -14,7 +14,7 @@ import difflib
 from collections.abc import Iterable
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import MetadataWrapper, PositionProvider
 
 from gradlint.findings import Edit, Location
 from gradlint.fix_imports import add_imports
@@ -105,17 +105,16 @@ class CstIndex:
         located = self._located.get(group)
         if located is not None:
             return located
-        first, anchor_row, body_index = self._groups[group]
+        _, anchor_row, body_index = self._groups[group]
         if body_index is None:
-            root: cst.CSTNode = self.module
             shift = 0
             positions = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
         else:
-            root = self.module.body[body_index]
-            alone = self.module.with_changes(body=[root], header=(), footer=())
+            statement = self.module.body[body_index]
+            alone = self.module.with_changes(body=[statement], header=(), footer=())
             positions = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
-            shift = anchor_row - positions[root].start.line
-        located = _Located(root, body_index)
+            shift = anchor_row - positions[statement].start.line
+        located = _Located(body_index)
         for node, span in positions.items():
             if body_index is not None and isinstance(node, cst.Module):
                 continue  # the stand-in module itself
@@ -172,10 +171,9 @@ class CstIndex:
 class _Located:
     """The positions of the nodes of one top-level statement (or of the whole module)."""
 
-    __slots__ = ("root", "body_index", "by_range", "by_class")
+    __slots__ = ("body_index", "by_range", "by_class")
 
-    def __init__(self, root: cst.CSTNode, body_index: int | None) -> None:
-        self.root = root
+    def __init__(self, body_index: int | None) -> None:
         self.body_index = body_index
         self.by_range: dict[tuple[int, int, int, int], list[cst.CSTNode]] = {}
         self.by_class: dict[type, list[tuple[tuple[int, int, int, int], cst.CSTNode]]] = {}

@@ -139,7 +139,7 @@ class UnguardedPrivateApi(Rule):
         index = find("._")
         while index >= 0:
             following = text[index + 2 : index + 3]
-            if following and (following.isalnum() and following.isascii()):
+            if following.isascii() and following.isalnum():
                 if any(part in names for part in dotted_chain_before(text, index).split(".")):
                     return True
             index = find("._", index + 1)

@@ -90,7 +90,7 @@ class SemanticModel:
     The walker records, for every node it visits, its parent (:meth:`parent`), and for every
     ``Name`` load the binding it resolved to (:meth:`binding_of`). They live in dicts here, not
     as attributes on the nodes: a node pointing at its parent would make each tree one big
-    reference cycle, which only the cyclic collector frees (a sixth of a cold run went there).
+    reference cycle, which only the cyclic collector frees (a third of a cold run went there).
     """
 
     def __init__(self, tree: ast.Module, text: str, path: str = "<string>") -> None:

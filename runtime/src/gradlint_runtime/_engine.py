@@ -37,19 +37,22 @@ CPU_HOST_READ = True
 """Allow the one flag read on CPU. Tests switch it off to run the device path on CPU."""
 
 
+_is_cpu = attrgetter("is_cpu")
+
+
 def all_cpu(tensors: Sequence[Tensor]) -> bool:
-    """Every tensor on the CPU; computed once per call and passed down (it reads every tensor)."""
-    return all(t.is_cpu for t in tensors)
+    """Every tensor on the CPU; computed once per call and passed down (it reads every tensor).
+    In eager mode a C-level scan; under torch.compile the generator the compiler traces."""
+    if _compat.is_compiling():
+        return all(t.is_cpu for t in tensors)
+    return all(map(_is_cpu, tensors))
 
 
 def uses_host_read(tensors: Sequence[Tensor], on_cpu: bool | None = None) -> bool:
     """The fast gated path runs only in eager mode on CPU tensors (``on_cpu``: already known)."""
     if not CPU_HOST_READ or _compat.is_compiling():
         return False
-    return all(map(_is_cpu, tensors)) if on_cpu is None else on_cpu  # eager: a C-level scan
-
-
-_is_cpu = attrgetter("is_cpu")
+    return all_cpu(tensors) if on_cpu is None else on_cpu
 
 
 def _by_dtype(tensors: Sequence[Tensor]) -> dict[torch.dtype, list[int]]:
@@ -117,7 +120,7 @@ def per_tensor_norms(
     Returns:
         float64 norms, one per tensor, NaN for tensors with a NaN, inf for tensors with an inf.
     """
-    on_cpu = all_cpu(tensors) if _compat.is_compiling() else all(map(_is_cpu, tensors))  # eager: C-level
+    on_cpu = all_cpu(tensors)
     if on_cpu:  # the common case, without building device objects
         return _same_device_norms(tensors, p, foreach, on_cpu=True, suspects=suspects)
     device = tensors[0].device

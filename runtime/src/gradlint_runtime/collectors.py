@@ -128,8 +128,6 @@ def _stats(packed: Tensor, num_tensors: int, num_elements: int, absent: frozense
     return GradientStats(packed, num_tensors, num_elements, absent)
 
 
-
-
 @dataclass(frozen=True, slots=True)
 class GradientHealthMetrics:
     """Host values from ``materialize``.

@@ -335,6 +335,10 @@ def test_no_internal_error_and_gl000_exactly_when_compile_rejects(data: bytes) -
 # and its trigger wanted `grad` or `norm` in the file.
 @example(b"import torch\ntotal = a0.pow(2).sum() + a1.pow(2).sum()\ntotal.sqrt()\n")
 @example(b"import torch\ntotal = (a * a).sum() + (b * b).sum()\nr = total ** 0.5\n")
+# And GL002's wanted no whitespace inside a dotted name and a letter after its ``_``.
+@example(b"import torch\nfrom torch\x0c.optim.lr_scheduler import _LRScheduler\n")
+@example(b"import torch\nfrom torch.optim\x0c.lr_scheduler import _LRScheduler\n")
+@example(b"import torch\nv = torch._\n")
 def test_findings_are_the_same_without_the_text_triggers(data: bytes) -> None:
     assert summary(check(data)) == summary(check(data, triggers=False))
 

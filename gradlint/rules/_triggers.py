@@ -33,6 +33,70 @@ def dotted_chain_before(text: str, index: int, limit: int = 256) -> str:
     return text[start:index]
 
 
+# What Python allows between the tokens of a dotted name: whitespace (a form feed included),
+# backslash continuations and, inside brackets, newlines and comments. Possessive: a gap is
+# never given back (no token starts with what it holds), so a line of ``#`` cannot make the
+# pattern backtrack exponentially.
+GAP = r"(?:\s|\\|#[^\r\n]*+)*+"
+# A private name: ``_`` followed by anything but the rest of a dunder (``_x``, ``__x``, ``_``).
+PRIVATE = r"_(?!_\w*__(?!\w))"
+_PRIVATE_WORD = re.compile(r"(?<!\w)" + PRIVATE)
+_LINE_BREAK = re.compile(r"\r\n?|\n")
+
+
+def import_clause(text: str, start: int, limit: int = 4096) -> str:
+    """The code of the import list that begins at ``start`` (just after ``import``), without
+    comments: up to the closing bracket, or to the end of the logical line.
+
+    An import list holds no strings, so every ``#`` in it starts a comment. Text after a ``;``
+    comes along; that can only make a trigger pass more files.
+    """
+    pieces = []
+    position = start
+    end = min(len(text), start + limit)
+    bracketed = False
+    while position < end:
+        line_break = _LINE_BREAK.search(text, position, end)
+        line_end = line_break.start() if line_break else end
+        code = text[position:line_end].split("#", 1)[0]
+        pieces.append(code)
+        bracketed = bracketed or "(" in code
+        if (")" in code) if bracketed else not code.rstrip().endswith("\\"):
+            break
+        position = line_break.end() if line_break else end
+    return "\n".join(pieces)
+
+
+def has_private_word(text: str) -> bool:
+    """Whether ``text`` holds a word that is a private name (``_x``, ``__x``, ``_``)."""
+    return _PRIVATE_WORD.search(text) is not None
+
+
+def chain_words_before(text: str, index: int, limit: int = 256) -> list[str]:
+    """The names of the dotted chain that ends at ``index``, read backwards, where the parts may
+    be apart by whitespace, backslash continuations and newlines (``nn\\\n.functional``).
+
+    A line the chain crosses that holds a ``#`` gives all of its words: which part of it is a
+    comment is not known without tokenizing, and more words can only make a trigger pass more.
+    """
+    start = index
+    floor = max(0, index - limit)
+    words: list[str] = []
+    while start > floor:
+        character = text[start - 1]
+        if character in "\n\r":
+            line_start = max(text.rfind("\n", floor, start - 1), text.rfind("\r", floor, start - 1)) + 1
+            if "#" in text[line_start : start - 1]:
+                words.extend(_WORD.findall(text, line_start, start - 1))
+                break
+        elif not (character == "." or character == "\\" or character.isspace() or _continues_identifier(character)):
+            break
+        start -= 1
+    words.extend(_WORD.findall(text, start, index))
+    return words
+
+
+_WORD = re.compile(r"\w+")
 _NAME_START = re.compile(r"[A-Za-z_]")
 _OPERAND_GOES_ON = re.compile(r"[\w.(]")
 

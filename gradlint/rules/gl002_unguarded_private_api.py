@@ -8,9 +8,25 @@ import re
 
 from gradlint.fileinfo import FileInfo
 from gradlint.options import RUNTIME_AVAILABLE_OPTION, RUNTIME_MODULE_OPTION
-from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, NodeEdit, Option, Rule, Valid
+from gradlint.rule import (
+    NO_FIX,
+    Fix,
+    ImportSpec,
+    Invalid,
+    NodeEdit,
+    Option,
+    Rule,
+    Valid,
+)
 from gradlint.rules._private_api_table import DOCUMENTED, RUNTIME, public_equivalent
-from gradlint.rules._triggers import dotted_chain_before, literal_first
+from gradlint.rules._triggers import (
+    GAP,
+    PRIVATE,
+    chain_words_before,
+    has_private_word,
+    import_clause,
+    literal_first,
+)
 
 # Calls whose first argument is only probed for an attribute: that owner is part of the guard.
 _PROBES = frozenset({"hasattr", "getattr", "dir"})
@@ -111,15 +127,18 @@ class UnguardedPrivateApi(Rule):
         RUNTIME_AVAILABLE_OPTION,
     )
     # Text a finding needs: ``torch...._x``, an import of a private name from torch, a
-    # getattr of a private name, or ``alias._x`` for a name imported from torch. Each pattern
-    # starts with its literal (see ``_triggers``).
+    # getattr of a private name, or ``alias._x`` for a name imported from torch. The parts of a
+    # dotted name may be apart by anything Python allows there (``GAP``). Each pattern starts
+    # with its literal (see ``_triggers``).
+    _TORCH_CHAIN = rf"torch(?!\w)(?:{GAP}\.{GAP}\w+)*"
     _DIRECT = (
-        literal_first("torch", r"(?:\.\w+)*\._[A-Za-z0-9]"),
-        literal_first("from", r"\s+torch[\w.]*\s+import\s*\(?[^)\n]*(?:\n[^)]*)?\b_[A-Za-z0-9]"),
-        literal_first("getattr", r"\(\s*[\w.]+\s*,\s*['\"]_[A-Za-z0-9]"),
+        literal_first("torch", rf"(?:{GAP}\.{GAP}\w+)*{GAP}\.{GAP}{PRIVATE}"),
+        literal_first("getattr", rf"{GAP}\({GAP}[^,]*+,{GAP}(?:[rRuU]{{0,2}}['\"]{GAP})+(?:[\w.]*\.)?{PRIVATE}"),
     )
-    _ALIAS_AS = literal_first("import", r"\s+torch[\w.]*\s+as\s+(\w+)")
-    _ALIAS_FROM = literal_first("from", r"\s+torch[\w.]*\s+import\s+([\w\s,()]+)")
+    _FROM_TORCH = literal_first("from", rf"{GAP}{_TORCH_CHAIN}{GAP}import(?!\w)")
+    _IMPORT = literal_first("import", "")
+    _AS_ALIAS = re.compile(rf"(?<!\w){_TORCH_CHAIN}{GAP}as(?!\w){GAP}(\w+)")
+    _PRIVATE_DOT = re.compile(rf"\.{GAP}{PRIVATE}")
     _WORDS = re.compile(r"\w+")
 
     @classmethod
@@ -128,22 +147,24 @@ class UnguardedPrivateApi(Rule):
             return False
         if any(pattern.search(text) for pattern in cls._DIRECT):
             return True
-        names = {match.group(1) for match in cls._ALIAS_AS.finditer(text)}
-        for match in cls._ALIAS_FROM.finditer(text):
-            names.update(cls._WORDS.findall(match.group(1)))
+        names: set[str] = set()
+        for match in cls._FROM_TORCH.finditer(text):
+            clause = import_clause(text, match.end())
+            if has_private_word(clause):
+                return True
+            names.update(cls._WORDS.findall(clause))
+        for match in cls._IMPORT.finditer(text):
+            clause = import_clause(text, match.end())
+            if "torch" in clause:
+                names.update(alias.group(1) for alias in cls._AS_ALIAS.finditer(clause))
         names -= {"import", "as"}
         if not names:
             return False
         # ``alias._x`` or ``alias.sub._x``: the name is one part of the chain before ``._``.
-        find = text.find
-        index = find("._")
-        while index >= 0:
-            following = text[index + 2 : index + 3]
-            if following.isascii() and following.isalnum():
-                if any(part in names for part in dotted_chain_before(text, index).split(".")):
-                    return True
-            index = find("._", index + 1)
-        return False
+        return any(
+            any(part in names for part in chain_words_before(text, match.start()))
+            for match in cls._PRIVATE_DOT.finditer(text)
+        )
 
     VALID = (
         Valid("import torch\nnorms = torch.linalg.vector_norm(x)\n"),

@@ -92,9 +92,12 @@ class CstIndex:
         except (cst.ParserSyntaxError, RecursionError, MemoryError) as error:
             raise FixError(f"libcst cannot parse the file ({type(error).__name__})") from None
         self.lines = LineIndex(text)
-        # libcst drops the final "\r" of a CR-only file when it renders the tree again.
-        code = self.module.code
-        self.lost_suffix = text[len(code):] if text.startswith(code) else ""
+        # libcst drops the final "\r" of a file ending in one when it renders the tree again.
+        # Rendering costs more than the parse, so only such a file is rendered here.
+        self.lost_suffix = ""
+        if text.endswith("\r"):
+            code = self.module.code
+            self.lost_suffix = text[len(code):] if text.startswith(code) else ""
         self._groups = _statement_groups(self.module, text, tree)
         self._starts = [first for first, _, _ in self._groups]
         self._located: dict[int, _Located] = {}

@@ -167,7 +167,15 @@ def unused_noqa_findings(text: str, path: str, actual: list, recheck, judged: fr
     """
     from gradlint.findings import Edit, Finding, FixInfo, Location
 
-    comments = _noqa_comments(text)
+    # Tokenizing the file and checking it again cost as much as its check: done only where a
+    # comment names a code that is judged here (most ``# noqa`` comments are other tools').
+    lowered = text.lower()
+    if "noqa" not in lowered or not any(code.lower() in lowered for code in judged):
+        return []
+    comments = {
+        row: comment for row, comment in _noqa_comments(text).items()
+        if any(code.upper() in judged for code in comment[2])
+    }
     if not comments:
         return []
     raw = recheck(_NEUTRAL.sub(lambda m: m.group(1) + "n0qa", text))

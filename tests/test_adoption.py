@@ -80,3 +80,18 @@ def test_gl100_is_listed_and_explained(project: Project) -> None:
     assert "## Fix safety" in run_cli("explain", "GL100").stdout
     project.write("a.py", UNFIXABLE.replace("()\n", "()  # noqa: GL002\n") + FIXABLE.replace("import torch\n", ""))
     assert finding_lines(run_cli("check", "-n", ".").stdout) == ["a.py:5:9: GL002"]
+
+
+def test_unused_noqa_checks_a_file_again_only_for_a_judged_code() -> None:
+    """Other tools' codes and bare ``# noqa`` cannot give GL100, so the file is neither
+    tokenized nor checked again for them (that second check cost as much as the first)."""
+    from gradlint.suppression import unused_noqa_findings
+
+    def recheck(text: str) -> list:  # type: ignore[type-arg]
+        raise AssertionError("checked again")
+
+    judged = frozenset({"GL001", "GL002"})
+    for text in ("x = 1  # noqa: E501\n", "x = 1  # noqa\n", "x = 1  # noqa: F401, E501\ny = 'GL002'\n"):
+        assert unused_noqa_findings(text, "a.py", [], recheck, judged) == []
+    found = unused_noqa_findings("x = 1  # noqa: E501, GL002\n", "a.py", [], lambda text: [], judged)
+    assert [finding.code for finding in found] == ["GL100"]

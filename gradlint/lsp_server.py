@@ -17,6 +17,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from gradlint import __version__
+from gradlint.positions import split_lines
 
 SOURCE = "gradlint"
 FIX_ALL_KIND = "source.fixAll.gradlint"
@@ -171,7 +172,7 @@ def _code_action(ls: GradlintServer, params: types.CodeActionParams) -> list[typ
     if any(f.fix is not None and (f.fix.applicability == "safe" or ls.unsafe_fixes) for f in findings):
         fixed = ls.fix_all(uri, text)
         if fixed != text:
-            lines = text.splitlines(keepends=True)
+            lines = split_lines(text, keepends=True)  # LSP breaks lines only at \n, \r\n and \r
             end = types.Position(line=len(lines), character=0)
             actions.append(
                 types.CodeAction(

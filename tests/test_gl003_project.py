@@ -56,3 +56,27 @@ def test_reduce_needs_the_moved_parameter_to_be_forwarded() -> None:
         "sub.py": [_delegator("Sub", "Base", "scale", 4)],  # forwards position 0, the base moves 1
     }
     assert reduce_delegations(facts, None) == []
+
+
+@pytest.mark.parametrize("character", ["\x0c", "\x0b", "\x1c", "\x85", "\u2028"])
+def test_delegation_columns_hold_after_a_line_break_character_python_does_not_split_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, character: str
+) -> None:
+    """``str.splitlines`` splits on these and the tokenizer does not: the fact's columns must
+    come from the tokenizer's lines (issue 14, class A)."""
+    for path in PROJECT.glob("*.py"):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+
+    def locations() -> list[tuple[int, int, int, int]]:
+        monkeypatch.chdir(tmp_path)
+        result = run_cli("check", "--no-cache", "--select", "GL003", "--format", "json", ".")
+        return [
+            (f["location"]["row"], f["location"]["column"], f["end_location"]["row"], f["end_location"]["column"])
+            for f in json.loads(result.stdout)
+        ]
+
+    before = locations()
+    mocks = tmp_path / "mocks.py"
+    mocks.write_text(f"# a page{character}break\n" + mocks.read_text(encoding="utf-8"), encoding="utf-8")
+    assert [(row + 1, column, end_row + 1, end_column) for row, column, end_row, end_column in before] == locations()
+    assert before

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from cli_support import CLEAN, FIXABLE, FIXABLE_FIXED, Project
+from gradlint.positions import split_lines
 
 pytest.importorskip("pygls")
 pytest.importorskip("lsprotocol")
@@ -91,7 +92,7 @@ class Client:
 
 
 def _apply(text: str, edits: list[dict[str, Any]]) -> str:
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text, keepends=True)  # LSP breaks lines only at \n, \r\n and \r
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line))
@@ -154,6 +155,17 @@ def test_lsp_session(project: Project) -> None:
             "textDocument": {"uri": uri}, "range": gl001["range"], "context": {"diagnostics": [gl001]},
         })
         assert unsafe_actions == [] or unsafe_actions is None
+        # A form feed is no line break to LSP: "fix all" ends at the document's last line.
+        paged = "# page\x0cbreak\n" + FIXABLE
+        client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 5}, "contentChanges": [{"text": paged}]})
+        [diagnostic] = client.diagnostics(uri)
+        actions = client.request("textDocument/codeAction", {
+            "textDocument": {"uri": uri}, "range": diagnostic["range"], "context": {"diagnostics": [diagnostic]},
+        })
+        [fix_all] = [a for a in actions if a["kind"] == "source.fixAll.gradlint"]
+        [edit] = fix_all["edit"]["changes"][uri]
+        assert edit["range"]["end"] == {"line": len(split_lines(paged)), "character": 0}
+        assert _apply(paged, [edit]) == "# page\x0cbreak\n" + FIXABLE_FIXED
         assert client.close() == 0
     finally:
         if client.process.poll() is None:

@@ -27,6 +27,7 @@ from gradlint.rules._gl003_flow import (
     mover_fact,
     record_class_fact,
 )
+from gradlint.positions import split_lines
 from gradlint.suppression import is_suppressed, line_suppressions
 
 # A literal device default; or a constructor moving something onto ``self.<x>device`` (a base
@@ -309,6 +310,7 @@ class HiddenDeviceDefault(Rule):
         self._cuda_path = is_cuda_path(getattr(info, "path", "") or "")
         self._classes: list[_Class] = []
         self._noqa: dict[int, frozenset[str]] | None = None
+        self._lines: list[str] | None = None
 
     # -- collecting (during the one walk) ---------------------------------------------------
 
@@ -345,7 +347,9 @@ class HiddenDeviceDefault(Rule):
                 self.record_fact(fact)
 
     def _place(self, arg: ast.arg, function) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-        lines = self.model.text.splitlines()
+        if self._lines is None:
+            self._lines = split_lines(self.model.text)  # the tokenizer's lines, as ast rows count
+        lines = self._lines
 
         def column(row: int, offset: int) -> int:
             line = lines[row - 1] if row - 1 < len(lines) else ""

@@ -8,25 +8,9 @@ import re
 
 from gradlint.fileinfo import FileInfo
 from gradlint.options import RUNTIME_AVAILABLE_OPTION, RUNTIME_MODULE_OPTION
-from gradlint.rule import (
-    NO_FIX,
-    Fix,
-    ImportSpec,
-    Invalid,
-    NodeEdit,
-    Option,
-    Rule,
-    Valid,
-)
+from gradlint.rule import NO_FIX, Fix, ImportSpec, Invalid, NodeEdit, Option, Rule, Valid
 from gradlint.rules._private_api_table import DOCUMENTED, RUNTIME, public_equivalent
-from gradlint.rules._triggers import (
-    GAP,
-    PRIVATE,
-    chain_words_before,
-    has_private_word,
-    import_clause,
-    literal_first,
-)
+from gradlint.rules._triggers import GAP, PRIVATE, chain_words_before, has_private_word, import_clause, literal_first
 
 # Calls whose first argument is only probed for an attribute: that owner is part of the guard.
 _PROBES = frozenset({"hasattr", "getattr", "dir"})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import sys
@@ -435,6 +434,8 @@ def _fixes_summary(before: dict[int, RunResult], groups: list[tuple[Settings, Ru
 
 
 def _unified_diff(path: str, old: str, new: str) -> str:
+    import difflib  # only --diff pays for it
+
     lines = difflib.unified_diff(
         split_lines(old, keepends=True), split_lines(new, keepends=True), f"a/{path}", f"b/{path}"
     )

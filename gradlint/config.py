@@ -6,20 +6,18 @@ runtime, and the oldest Python it supports."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import keyword
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import pathspec
 
 from gradlint import __version__
+from gradlint.digest import hexdigest
 from gradlint.findings import PARSE_ERROR_CODE
 from gradlint import registry
 from gradlint.registry import all_codes
@@ -85,7 +83,7 @@ class Settings:
              sorted((k, repr(v)) for k, v in self.options.items())],
             sort_keys=True,
         )
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+        return hexdigest(payload.encode())[:16]
 
 
 def expand_codes(selectors: Iterable[str], key: str) -> list[str]:
@@ -124,6 +122,8 @@ def _rule_options() -> dict[str, Any]:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # here and below: a run with no TOML file to read does not load the parser
+
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
@@ -186,6 +186,8 @@ def _patterns(key: str, patterns: Iterable[str]) -> None:
     """Reject a glob pattern that cannot be compiled, naming the key and the pattern."""
     for pattern in patterns:
         try:
+            import pathspec  # loaded only where a config names patterns
+
             pathspec.GitIgnoreSpec.from_lines([pattern])
         except Exception as error:  # noqa: BLE001 - pathspec raises its own errors and re.error
             raise ConfigError(f"`{key}`: invalid pattern `{pattern}`: {error}") from None
@@ -302,6 +304,8 @@ def _config_table(config_file: Path, *, explicit: bool, seen: tuple[Path, ...]) 
 
 def parse_override(text: str) -> dict[str, Any]:
     """``--config "KEY = VALUE"`` as TOML (``select = ["GL002"]``, ``max-file-size = 10``)."""
+    import tomllib
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -356,6 +360,8 @@ def declared_requirements(directory: Path) -> set[str]:
     names: set[str] = set()
     pyproject = directory / "pyproject.toml"
     if pyproject.is_file():
+        import tomllib
+
         try:
             project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -396,6 +402,8 @@ def requires_python_target(directory: Path) -> str | None:
     pyproject = directory / "pyproject.toml"
     if not pyproject.is_file():
         return None
+    import tomllib
+
     try:
         spec = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("requires-python")
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):

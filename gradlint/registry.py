@@ -8,17 +8,17 @@ files; a missing or stale snapshot is rebuilt by importing the rules once.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from gradlint import __version__
+from gradlint.digest import hexdigest
 from gradlint.findings import PARSE_ERROR_CODE
 from gradlint.cache import frame, unframe
+from gradlint.source import replace_atomically
 from gradlint.options import Option
 
 PARSE_ERROR_SUMMARY = "File could not be read, decoded or parsed"
@@ -52,15 +52,15 @@ def source_stamp() -> str:
     global _stamp
     if _stamp is None:
         package = os.path.dirname(os.path.abspath(__file__))
-        digest = hashlib.sha256(__version__.encode())
+        stamps = [__version__.encode()]
         for directory, subdirs, files in os.walk(package):
             subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
             for name in sorted(files):
                 if name.endswith(".py"):
                     info = os.stat(os.path.join(directory, name))
                     relative = os.path.relpath(os.path.join(directory, name), package)
-                    digest.update(f"{relative}:{info.st_size}:{info.st_mtime_ns}\0".encode())
-        _stamp = digest.hexdigest()[:16]
+                    stamps.append(f"{relative}:{info.st_size}:{info.st_mtime_ns}\0".encode())
+        _stamp = hexdigest(*stamps)[:16]
     return _stamp
 
 
@@ -178,10 +178,7 @@ def rule_metas() -> tuple[RuleMeta, ...]:
     if path is not None:
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(frame(_to_json(_loaded)))
-            os.replace(temporary, path)
+            replace_atomically(path, frame(_to_json(_loaded)))
         except OSError:
             pass
     return _loaded

@@ -7,7 +7,6 @@ import errno
 import os
 import re
 import stat
-import tempfile
 import tokenize
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -220,19 +219,32 @@ def refuse_read_only(target: str, info: os.stat_result) -> None:
         raise PermissionError(errno.EACCES, "read-only file", target)
 
 
-def stage(target: str, data: bytes, mode: int) -> str:
+def stage(target: str, data: bytes, mode: int | None = None) -> str:
     """Write ``data`` to a new temporary file next to ``target`` (same file system); its path."""
+    import tempfile  # only a run that writes pays for it (it loads the random module)
+
     handle, temporary = tempfile.mkstemp(
         prefix=".gradlint-", suffix=".tmp", dir=os.path.dirname(target) or "."
     )
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
-        os.chmod(temporary, mode)
+        if mode is not None:
+            os.chmod(temporary, mode)
     except BaseException:
         discard(temporary)
         raise
     return temporary
+
+
+def replace_atomically(target: str, data: bytes) -> None:
+    """Write a file of our own (a cache entry) so that a reader sees the old or the new bytes."""
+    temporary = stage(target, data)
+    try:
+        os.replace(temporary, target)
+    except BaseException:
+        discard(temporary)
+        raise
 
 
 def discard(temporary: str) -> None:

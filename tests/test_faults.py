@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -426,7 +427,7 @@ def test_writing_the_same_bytes_touches_nothing(tmp_path: Path, monkeypatch: pyt
     def no_temporary(*args: object, **kwargs: object) -> None:
         raise AssertionError("a temporary file was made for unchanged bytes")
 
-    monkeypatch.setattr(gradlint.source.tempfile, "mkstemp", no_temporary)
+    monkeypatch.setattr(tempfile, "mkstemp", no_temporary)
     gradlint.source.write_atomically(str(path), b"x = 1\r\n")
     assert _stamps(tmp_path) == before
     monkeypatch.undo()
@@ -471,7 +472,11 @@ def test_a_second_fix_touches_no_file(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def _entries(root: Path) -> list[Path]:
-    return [p for p in (root / ".gradlint_cache").rglob("*.json") if not p.name.startswith("registry-")]
+    """The per-file entries (not the rule snapshot, the stat index or project rules' findings)."""
+    return [
+        p for p in (root / ".gradlint_cache").rglob("*.json")
+        if not p.name.startswith("registry-") and not {"index", "reduced"} & set(p.parts)
+    ]
 
 
 @pytest.mark.parametrize(

@@ -130,3 +130,46 @@ def test_paths_outside_the_working_directory_are_shown_absolute(project: Project
     (outside / "x.py").write_text(FIXABLE)
     result = run_cli("check", "--no-cache", str(outside))
     assert finding_lines(result.stdout) == [f"{outside / 'x.py'}:3:9: GL002"]
+
+
+_PATTERNS = [
+    ("build", "dist"),
+    ("build", "*.tmp", "docs/"),
+    ("build", "!build"),
+    ("!keep.py", "*.py"),
+    (".venv", "__pycache__", "site-packages", "a/b"),
+    ("x y", "..", ".", "#c", "[ab]", "\\#x"),
+]
+_PATHS = [
+    "build", "build/", "build/x.py", "a/build/x.py", "builder/x.py", "a/builder.py", "dist/", "a/b",
+    "a/b/c.py", "x/a/b", "docs/", "docs/x.py", "q.tmp", "a/q.tmp", "keep.py", "x y", "#c", "a",
+    ".venv/lib/x.py", "site-packages/torch/x.py", "b.py",
+]
+
+
+@pytest.mark.parametrize("patterns", _PATTERNS)
+def test_excludes_match_what_pathspec_matches(patterns: tuple[str, ...]) -> None:
+    import pathspec
+
+    from gradlint.discovery import Excludes
+
+    ours = Excludes(patterns)
+    theirs = pathspec.GitIgnoreSpec.from_lines(patterns)
+    assert [ours.match_file(path) for path in _PATHS] == [theirs.match_file(path) for path in _PATHS]
+
+
+def test_default_excludes_do_not_load_pathspec(project: Project) -> None:
+    """Without an ignore file or a pattern that needs it, a run never imports pathspec."""
+    import subprocess
+    import sys
+
+    project.write("pkg/a.py", "x = 1\n")
+    project.write("pkg/build/b.py", "x = 1\n")
+    script = (
+        "import sys\n"
+        "from gradlint.config import Settings\n"
+        "from gradlint.discovery import discover\n"
+        "print(discover(['pkg'], Settings(root='.')), 'pathspec' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], cwd=project.root, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["['pkg/a.py']", "False"]

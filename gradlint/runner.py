@@ -16,6 +16,7 @@ from gradlint.fileinfo import FileInfo, describe_file
 from gradlint.findings import PARSE_ERROR_CODE, FileResult, Finding, Location, parse_error
 from gradlint.registry import UNUSED_NOQA_CODE, reducer, rule_metas
 from gradlint.suppression import apply_line_edits, unused_noqa_findings
+from gradlint.stat_index import StatIndex, stat_now
 from gradlint.source import (
     Source,
     TooLarge,
@@ -378,15 +379,27 @@ def run_paths(files: Sequence[str], settings: Settings, options: RunOptions) -> 
     results: list[FileResult] = []
     # Cache misses keep the bytes and key already read here, for the in-process path.
     misses: dict[str, tuple[bytes, str] | None] = {}
+    keys: dict[str, str] = {}
+    index = None if main.cache is None else StatIndex(main.cache)
+    seen: dict[str, tuple[os.stat_result, int]] = {}
     for path in files:
-        if main.cache is None:
+        if main.cache is None or index is None:
             misses[path] = None
             continue
+        stat = stat_now(path)
+        if stat is not None:
+            known = index.lookup(path, stat[0])
+            if known is not None:
+                keys[path], hit = known
+                results.append(hit)
+                continue
         data = main.read(path)
         if isinstance(data, FileResult):
             results.append(data)
             continue
-        key = main.cache.key(path, data)
+        key = keys[path] = main.cache.key(path, data)
+        if stat is not None:
+            seen[path] = stat
         hit = main.cache.get(key, path)
         if hit is None:
             misses[path] = (data, key)
@@ -404,7 +417,13 @@ def run_paths(files: Sequence[str], settings: Settings, options: RunOptions) -> 
         order = sorted(misses, key=_size, reverse=True)
         chunksize = max(1, min(8, len(order) // (jobs * 16)))
         results.extend(_run_in_pool(order, jobs, chunksize, settings, options))
-    return finish(results, settings)
+    if index is not None:
+        for result in results:
+            stat = seen.get(result.path)
+            if stat is not None and result.internal_error is None:
+                index.record(result.path, stat[0], stat[1], keys[result.path], result)
+        index.save()
+    return finish(results, settings, main.cache, keys)
 
 
 def run_source(data: bytes, path: str, settings: Settings, options: RunOptions) -> RunResult:
@@ -419,8 +438,14 @@ def check_bytes(data: bytes, path: str, settings: Settings, options: RunOptions)
     return worker.process_bytes(path, data)
 
 
-def finish(results: list[FileResult], settings: Settings) -> RunResult:
-    """Sort results, run the reduce step of project rules, and collect every finding."""
+def finish(
+    results: list[FileResult], settings: Settings, cache: Cache | None = None, keys: dict[str, str] | None = None
+) -> RunResult:
+    """Sort results, run the reduce step of project rules, and collect every finding.
+
+    With a cache, a project rule's findings are stored under the keys of the files that gave
+    it facts: a run where none of them changed does not import the rule, let alone reduce.
+    """
     results.sort(key=lambda r: r.path)
     findings = [finding for result in results for finding in result.findings]
     enabled = settings.enabled_codes
@@ -428,10 +453,21 @@ def finish(results: list[FileResult], settings: Settings) -> RunResult:
     for meta in rule_metas():
         if meta.code in enabled and meta.reducer is not None:
             facts = {r.path: r.facts[meta.code] for r in results if r.facts.get(meta.code)}
+            stored = None
+            if cache is not None and keys is not None and all(path in keys for path in facts):
+                stored = cache.reduce_key(meta.code, [(path, keys[path]) for path in facts])
+                reduced = cache.get_reduced(stored)
+                if reduced is not None:
+                    findings.extend(reduced)
+                    continue
             try:
-                findings.extend(reducer(meta)(facts, settings))
+                reduced = reducer(meta)(facts, settings)
             except Exception as error:  # noqa: BLE001 - the per-file findings still stand
                 errors.append(f"{meta.code}: the project-wide step failed: {type(error).__name__}: {error}")
+                continue
+            findings.extend(reduced)
+            if stored is not None:
+                cache.put_reduced(stored, list(reduced))  # type: ignore[union-attr]
     findings.sort(key=lambda finding: finding.sort_key)
     return RunResult(results, findings, errors)
 

@@ -302,14 +302,11 @@ class DuplicatedConstant(Rule):
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(options)
         self._words = role_words(self.options)
-        self._trigger = TEXT_TRIGGER
         extra = self.options["extra-role-words"]
+        self._extra_hot_words = tuple(extra or ())
         if extra:
-            self._trigger = re.compile(
-                "|".join([TEXT_TRIGGER.pattern, *map(re.escape, extra)]), re.IGNORECASE
-            )
             # This instance also accepts files that only mention the extra words.
-            lowered = lower_case_trigger(self._trigger.pattern)
+            lowered = lower_case_trigger("|".join([TEXT_TRIGGER.pattern, *map(re.escape, extra)]))
             self.may_match = lambda text: lowered.search(text.lower()) is not None  # type: ignore[method-assign]
 
     @classmethod
@@ -326,7 +323,7 @@ class DuplicatedConstant(Rule):
     ) -> list[dict[str, Any]] | None:
         """The engine calls this instead of a libcst pass: facts come from the stdlib ``ast``
         tree it already parsed (``None`` when the text does not parse)."""
-        return collect(text, self._words, self._trigger, tree=tree, package=info.package)
+        return collect(text, self._words, self._extra_hot_words, tree=tree, package=info.package)
 
     @classmethod
     def reduce(cls, facts: Mapping[str, list[Any]], settings: Any) -> list[Finding]:

@@ -17,6 +17,7 @@ from typing import Any
 
 from gradlint.semantic import guards as guard_rules
 from gradlint.semantic.model import Binding, Scope, SemanticModel
+from gradlint.semantic.syntax import CHILD_FIELDS as _CHILD_FIELDS, child_fields as _child_fields
 
 Visitor = Callable[[Any], None]
 _BLOCK_FIELDS = ("body", "orelse", "finalbody")
@@ -532,19 +533,6 @@ class _Walk:
 
 
 _SINGLETONS = _singleton_classes()
-# Fields that never hold a node worth walking (names, flags, operators, contexts).
-_SCALAR_FIELDS = frozenset(
-    {"ctx", "op", "id", "attr", "arg", "module", "kind", "type_comment", "conversion", "level", "is_async", "name", "simple"}
-)
-# Per node class, the fields that can hold child nodes (``ast.iter_child_nodes`` is pure
-# Python and looks at every field of every node: the largest cost of a walk).
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
-
-
-def _child_fields(kind: type) -> tuple[str, ...]:
-    return tuple(name for name in kind._fields if name not in _SCALAR_FIELDS)
-
-
 def _no_children(node: ast.AST) -> None:
     """Leaf nodes: nothing below them to walk."""
 

@@ -172,7 +172,7 @@ class Engine:
 
     def _ast_findings(self, text: str, info: FileInfo, reports: list[Report], tree: ast.Module) -> list[Finding]:
         placed = [item for item in self._place(reports, text) if not item.suppressed]
-        index = None
+        report_edits = None
         findings = []
         for item in placed:
             report = item.report
@@ -180,12 +180,12 @@ class Engine:
             if report.fix is not None:
                 edits: tuple[Edit, ...] = ()
                 if self.want_edits:
-                    from gradlint.fixing import CstIndex, FixError as CstFixError, apply_fixes, text_edits
+                    from gradlint.fixing import FixError as CstFixError, ReportEdits
 
                     try:
-                        if index is None:
-                            index = CstIndex(text, tree)
-                        edits = text_edits(text, apply_fixes(index, [report.fix]))
+                        if report_edits is None:
+                            report_edits = ReportEdits(text, tree, _target_rows(text, placed))
+                        edits = report_edits.edits(report.fix)
                     except CstFixError:
                         edits = ()
                 fix_info = FixInfo(report.fix.applicability, report.fix.message, edits)
@@ -276,6 +276,17 @@ def _no_gc_pauses() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _target_rows(text: str, placed: list[Placed]) -> list[tuple[int, int]]:
+    """The first and last row of every node a fix of these findings edits."""
+    lines = LineIndex(text)
+    rows = []
+    for item in placed:
+        for edit in item.report.fix.edits if item.report.fix is not None else ():
+            start, end = lines.span(edit.target)
+            rows.append((start.row, end.row))
+    return rows
 
 
 def _key(code: str, message: str, start: Location) -> tuple[str, str, int, int]:

@@ -32,9 +32,14 @@ class Excludes:
     __slots__ = ("names", "spec")
 
     def __init__(self, patterns: Sequence[str]) -> None:
-        plain = not any(pattern.startswith("!") for pattern in patterns)  # order matters then
-        names = [pattern for pattern in patterns if plain and _PLAIN_NAME.fullmatch(pattern)]
-        rest = [pattern for pattern in patterns if not (plain and _PLAIN_NAME.fullmatch(pattern))]
+        ordered = any(pattern.startswith("!") for pattern in patterns)  # a negation: order matters
+        names: set[str] = set()
+        rest: list[str] = []
+        for pattern in patterns:
+            if not ordered and _PLAIN_NAME.fullmatch(pattern):
+                names.add(pattern)
+            else:
+                rest.append(pattern)
         self.names = frozenset(names)
         self.spec = gitignore_spec(rest) if rest else None
 

@@ -119,8 +119,7 @@ class Engine:
                 rule.model = None  # type: ignore[assignment]
         return reports
 
-    def _place(self, reports: list[Report], text: str) -> list[Placed]:
-        lines = LineIndex(text)
+    def _place(self, reports: list[Report], text: str, lines: LineIndex) -> list[Placed]:
         noqa = line_suppressions(text)
         placed = []
         for report in reports:
@@ -171,7 +170,8 @@ class Engine:
         return result
 
     def _ast_findings(self, text: str, info: FileInfo, reports: list[Report], tree: ast.Module) -> list[Finding]:
-        placed = [item for item in self._place(reports, text) if not item.suppressed]
+        lines = LineIndex(text)
+        placed = [item for item in self._place(reports, text, lines) if not item.suppressed]
         report_edits = None
         findings = []
         for item in placed:
@@ -184,7 +184,7 @@ class Engine:
 
                     try:
                         if report_edits is None:
-                            report_edits = ReportEdits(text, tree, _target_rows(text, placed))
+                            report_edits = ReportEdits(text, tree, _target_rows(lines, placed))
                         edits = report_edits.edits(report.fix)
                     except CstFixError:
                         edits = ()
@@ -222,9 +222,10 @@ class Engine:
         if not rules:
             return text, 0
         reports = self._walk(screened, info, rules)
+        lines = LineIndex(text)
         candidates = [
             item
-            for item in self._place(reports, text)
+            for item in self._place(reports, text, lines)
             if not item.suppressed
             and item.report.fix is not None
             and (unsafe or item.report.fix.applicability == "safe")
@@ -234,7 +235,6 @@ class Engine:
             return text, 0
         from gradlint.fixing import CstIndex, FixError as CstFixError, apply_fixes
 
-        lines = LineIndex(text)
         chosen = _non_overlapping(candidates, lines)
         try:
             index = CstIndex(text, screened.tree)
@@ -278,9 +278,8 @@ def _no_gc_pauses() -> Iterator[None]:
             gc.enable()
 
 
-def _target_rows(text: str, placed: list[Placed]) -> list[tuple[int, int]]:
+def _target_rows(lines: LineIndex, placed: list[Placed]) -> list[tuple[int, int]]:
     """The first and last row of every node a fix of these findings edits."""
-    lines = LineIndex(text)
     rows = []
     for item in placed:
         for edit in item.report.fix.edits if item.report.fix is not None else ():

@@ -299,7 +299,8 @@ def text_edits(old: str, new: str) -> tuple[Edit, ...]:
 
 # Stands in for a line of a definition no fix touches; unique per row, so that a diff
 # cannot align one with another.
-_HIDDEN_LINE = "# gradlint: line {} hidden from libcst"
+_HIDDEN_PREFIX = "# gradlint: line "
+_HIDDEN_LINE = _HIDDEN_PREFIX + "{} hidden from libcst"
 
 
 class ReportEdits:
@@ -366,4 +367,4 @@ def _hidden_view(
 def _reaches(edit: Edit, hidden: frozenset[int]) -> bool:
     """Whether an edit replaces a hidden row, inserts next to one or writes a stand-in."""
     first, end = edit.location.row, edit.end_location.row
-    return "# gradlint: line " in edit.content or any(row in hidden for row in range(first - 1, end + 1))
+    return _HIDDEN_PREFIX in edit.content or any(row in hidden for row in range(first - 1, end + 1))

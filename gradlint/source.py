@@ -193,13 +193,7 @@ def write_atomically(path: str, data: bytes) -> None:
     if holds(target, data, info):
         return
     refuse_read_only(target, info)
-    mode = info.st_mode & 0o7777
-    temporary = stage(target, data, mode)
-    try:
-        os.replace(temporary, target)
-    except BaseException:
-        discard(temporary)
-        raise
+    replace_atomically(target, data, info.st_mode & 0o7777)
 
 
 def holds(target: str, data: bytes, info: os.stat_result) -> bool:
@@ -237,9 +231,9 @@ def stage(target: str, data: bytes, mode: int | None = None) -> str:
     return temporary
 
 
-def replace_atomically(target: str, data: bytes) -> None:
-    """Write a file of our own (a cache entry) so that a reader sees the old or the new bytes."""
-    temporary = stage(target, data)
+def replace_atomically(target: str, data: bytes, mode: int | None = None) -> None:
+    """Replace ``target`` so that a reader sees the old or the new bytes, never a mix."""
+    temporary = stage(target, data, mode)
     try:
         os.replace(temporary, target)
     except BaseException:
